@@ -1,0 +1,63 @@
+#include "cli/args.h"
+
+#include <charconv>
+
+namespace pot::cli {
+
+Status Args::Parse(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs) {
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg.size() < 2 || arg.rfind("--", 0) != 0) {
+      positionals_.push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> inline_value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (name == "help") {
+      values_["help"] = "";
+      continue;
+    }
+    const OptionSpec* spec = nullptr;
+    for (const auto& s : specs) {
+      if (s.name == name) spec = &s;
+    }
+    if (spec == nullptr) return Status::InvalidArgument("unknown option --" + name);
+    if (!spec->takes_value) {
+      if (inline_value) return Status::InvalidArgument("option --" + name + " takes no value");
+      values_[name] = "";
+    } else if (inline_value) {
+      values_[name] = *inline_value;
+    } else if (i + 1 < argv.size()) {
+      values_[name] = argv[++i];
+    } else {
+      return Status::InvalidArgument("option --" + name + " needs a value");
+    }
+  }
+  return Status::OK();
+}
+
+std::optional<std::string> Args::Get(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+Status Args::GetU64(const std::string& name, uint64_t fallback, uint64_t* out) const {
+  auto v = Get(name);
+  if (!v) {
+    *out = fallback;
+    return Status::OK();
+  }
+  const char* end = v->data() + v->size();
+  auto [ptr, ec] = std::from_chars(v->data(), end, *out);
+  if (ec != std::errc() || ptr != end || v->empty()) {
+    return Status::InvalidArgument("option --" + name + " needs a non-negative integer, got '" + *v + "'");
+  }
+  return Status::OK();
+}
+
+}  // namespace pot::cli

@@ -1,0 +1,35 @@
+// args: the command-line parser shared by every subcommand. Options are declared up front, so an
+// unknown or malformed option is a usage error (exit 2) rather than silently ignored.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace pot::cli {
+
+struct OptionSpec {
+  std::string name;   // without the leading dashes
+  bool takes_value;
+  std::string help;
+};
+
+class Args {
+ public:
+  // Parses argv against specs. --help is always accepted.
+  Status Parse(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs);
+
+  bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  std::optional<std::string> Get(const std::string& name) const;
+  Status GetU64(const std::string& name, uint64_t fallback, uint64_t* out) const;
+  const std::vector<std::string>& positionals() const { return positionals_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positionals_;
+};
+
+}  // namespace pot::cli

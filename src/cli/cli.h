@@ -1,0 +1,39 @@
+// cli: subcommand plumbing. Every subcommand declares its options and usage; RunCommand parses,
+// serves --help, and turns a failed Status into one line on stderr and a documented exit code
+// (docs/cli.md).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+
+namespace pot::cli {
+
+enum ExitCode : int {
+  kExitOk = 0,        // success; for checks, "match" / "SAME"
+  kExitNegative = 1,  // the check ran and the answer is negative ("mismatch" / "DIFFERENT")
+  kExitUsage = 2,     // bad command line
+  kExitBadInput = 3,  // an input is missing, malformed or unsupported
+  kExitFailure = 4,   // I/O or internal failure
+};
+
+int ExitCodeFor(const Status& status);
+// Prints "pot: error: <message>" on one line and returns the exit code for status.
+int ReportError(const Status& status);
+
+struct CommandSpec {
+  std::string name;
+  std::string summary;
+  std::string usage;  // the lines after "usage: pot NAME"
+  std::vector<OptionSpec> options;
+  std::function<int(const Args&)> run;
+};
+
+int RunCommand(const CommandSpec& command, const std::vector<std::string>& argv);
+
+CommandSpec InfoCommand();
+CommandSpec ForgeCommand();
+
+}  // namespace pot::cli

@@ -1,0 +1,70 @@
+#include "crypto/sha256.h"
+
+#include <openssl/evp.h>
+
+#include <cstdlib>
+#include <cstdio>
+
+namespace pot {
+
+struct Sha256::Impl {
+  EVP_MD_CTX* ctx;
+};
+
+namespace {
+// An OpenSSL failure here means memory exhaustion or a broken library: there is no digest to return,
+// and continuing with a wrong one would be worse than stopping.
+[[noreturn]] void DieOpenSsl(const char* what) {
+  std::fprintf(stderr, "pot: fatal: OpenSSL %s failed\n", what);
+  std::abort();
+}
+}  // namespace
+
+Sha256::Sha256() : impl_(new Impl{EVP_MD_CTX_new()}) {
+  if (impl_->ctx == nullptr || EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr) != 1) DieOpenSsl("SHA-256 init");
+}
+
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(impl_->ctx);
+  delete impl_;
+}
+
+void Sha256::Update(const void* data, size_t n) {
+  if (EVP_DigestUpdate(impl_->ctx, data, n) != 1) DieOpenSsl("SHA-256 update");
+}
+
+void Sha256::UpdateU64(uint64_t v) {
+  uint8_t le[8];
+  for (int i = 0; i < 8; ++i) le[i] = static_cast<uint8_t>(v >> (8 * i));
+  Update(le, sizeof le);
+}
+
+void Sha256::UpdateLengthPrefixed(std::string_view s) {
+  UpdateU64(s.size());
+  Update(s);
+}
+
+Digest Sha256::Final() {
+  Digest d;
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(impl_->ctx, d.data(), &len) != 1 || len != d.size()) DieOpenSsl("SHA-256 final");
+  return d;
+}
+
+Digest Sha256Of(std::string_view data) {
+  Sha256 h;
+  h.Update(data);
+  return h.Final();
+}
+
+std::string ToHex(const uint8_t* data, size_t n) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHex[data[i] >> 4];
+    out[2 * i + 1] = kHex[data[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace pot

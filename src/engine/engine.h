@@ -1,0 +1,50 @@
+// engine: pot's thin layer over llama.cpp's C API. Models load once and stay resident;
+// every failure comes back as a Status, never as an abort or a substituted number.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+struct llama_model;
+struct llama_context;
+struct llama_vocab;
+
+namespace pot::engine {
+
+// Initialises llama.cpp once per process. llama.cpp's own log lines go to stderr only when verbose.
+void Init(bool verbose);
+
+struct ModelDeleter { void operator()(llama_model* m) const; };
+struct ContextDeleter { void operator()(llama_context* c) const; };
+using ModelPtr = std::unique_ptr<llama_model, ModelDeleter>;
+using ContextPtr = std::unique_ptr<llama_context, ContextDeleter>;
+
+struct LoadOptions {
+  bool vocab_only = false;
+  bool writable = false;  // weights in ordinary memory (no mmap), as training needs
+};
+Status LoadModel(const std::string& path, const LoadOptions& options, ModelPtr* out);
+
+struct ContextOptions {
+  uint32_t n_ctx = 0;     // 0: the model's training context
+  uint32_t n_batch = 512;
+  uint32_t n_ubatch = 512;
+  int n_threads = 0;      // 0: every core
+  bool f32_kv = false;    // training needs F32 K/V caches
+  bool flash_attn = false;
+};
+Status NewContext(llama_model* model, const ContextOptions& options, ContextPtr* out);
+
+Status Tokenize(const llama_vocab* vocab, const std::string& text, bool add_bos, std::vector<int32_t>* out);
+
+// Mean negative log-likelihood (nats/token) of tokens under the model, scored in windows of the
+// context length (each window predicts its own tokens 1..n-1 from the preceding ones).
+Status MeanNll(llama_context* ctx, const std::vector<int32_t>& tokens, double* mean_nll, uint64_t* n_scored);
+
+int DefaultThreads();
+
+}  // namespace pot::engine

@@ -1,0 +1,48 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "env/env.h"
+#include "test_util.h"
+
+namespace pot {
+namespace {
+
+TEST(Env, AtomicWriteReplacesWholeFileAndHonoursMode) {
+  test::TempDir dir;
+  Env* env = Env::Default();
+  const std::string path = dir.File("secret");
+  ASSERT_TRUE(WriteFileAtomically(env, path, "first", 0600).ok());
+  ASSERT_TRUE(WriteFileAtomically(env, path, "second", 0600).ok());
+  std::string got;
+  ASSERT_TRUE(ReadFileToString(env, path, &got).ok());
+  EXPECT_EQ(got, "second");
+  EXPECT_FALSE(env->FileExists(path + ".tmp"));
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(Env, ReportsMissingFilesAndDirectories) {
+  test::TempDir dir;
+  Env* env = Env::Default();
+  std::string got;
+  EXPECT_EQ(ReadFileToString(env, dir.File("absent"), &got).code(), Status::Code::kNotFound);
+  std::unique_ptr<RandomAccessFile> file;
+  EXPECT_EQ(env->NewRandomAccessFile(dir.path(), &file).code(), Status::Code::kInvalidArgument);
+}
+
+TEST(Env, RandomAccessReadsStopAtEndOfFile) {
+  test::TempDir dir;
+  Env* env = Env::Default();
+  ASSERT_TRUE(WriteFileAtomically(env, dir.File("f"), "0123456789").ok());
+  std::unique_ptr<RandomAccessFile> file;
+  ASSERT_TRUE(env->NewRandomAccessFile(dir.File("f"), &file).ok());
+  EXPECT_EQ(file->Size(), 10u);
+  char buf[16];
+  size_t got = 0;
+  ASSERT_TRUE(file->Read(6, sizeof buf, buf, &got).ok());
+  EXPECT_EQ(std::string(buf, got), "6789");
+}
+
+}  // namespace
+}  // namespace pot
