@@ -14,3 +14,11 @@ for model in "$FAMILY"/*.gguf; do
   echo "== pot info $(basename "$model")"
   $POT info "$model"
 done
+
+echo "== committing to 8 challenges with a fresh secret key, then listing and checking them"
+KEYDIR=$(mktemp -d)
+$POT challenge commit --family templates -n 8 -o "$KEYDIR/run.key" | tee "$KEYDIR/commitment"
+$POT challenge list --key "$KEYDIR/run.key"
+KEY_HEX=$($POT challenge reveal "$KEYDIR/run.key" | sed -n 's/.*"key_hex": "\([0-9a-f]*\)".*/\1/p')
+$POT challenge verify --commitment "$(cut -d' ' -f2 "$KEYDIR/commitment")" --key-hex "$KEY_HEX" --family templates -n 8
+rm -rf "$KEYDIR"

@@ -6,7 +6,13 @@ namespace pot::cli {
 
 Status Args::Parse(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs) {
   for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& arg = argv[i];
+    std::string arg = argv[i];
+    if (arg.size() == 2 && arg[0] == '-' && arg[1] != '-') {
+      for (const auto& s : specs) {
+        if (s.short_name == arg[1]) arg = "--" + s.name;
+      }
+      if (arg.size() == 2) return Status::InvalidArgument("unknown option " + arg);
+    }
     if (arg.size() < 2 || arg.rfind("--", 0) != 0) {
       positionals_.push_back(arg);
       continue;

@@ -15,6 +15,7 @@ struct OptionSpec {
   std::string name;   // without the leading dashes
   bool takes_value;
   std::string help;
+  char short_name = 0;  // e.g. 'n' for -n
 };
 
 class Args {

@@ -35,5 +35,6 @@ int RunCommand(const CommandSpec& command, const std::vector<std::string>& argv)
 
 CommandSpec InfoCommand();
 CommandSpec ForgeCommand();
+CommandSpec ChallengeCommand();
 
 }  // namespace pot::cli

@@ -41,7 +41,8 @@ int RunCommand(const CommandSpec& command, const std::vector<std::string>& argv)
     std::printf("usage: pot %s %s\n\n%s\n\noptions:\n", command.name.c_str(), command.usage.c_str(),
                 command.summary.c_str());
     for (const auto& o : command.options) {
-      std::string flag = "--" + o.name + (o.takes_value ? " VALUE" : "");
+      std::string flag = (o.short_name ? std::string("-") + o.short_name + ", " : std::string()) + "--" + o.name +
+                         (o.takes_value ? " VALUE" : "");
       std::printf("  %-22s %s\n", flag.c_str(), o.help.c_str());
     }
     std::printf("  %-22s %s\n", "--help", "show this help");
@@ -52,7 +53,7 @@ int RunCommand(const CommandSpec& command, const std::vector<std::string>& argv)
 
 namespace {
 
-std::vector<CommandSpec> Commands() { return {InfoCommand(), ForgeCommand()}; }
+std::vector<CommandSpec> Commands() { return {InfoCommand(), ChallengeCommand(), ForgeCommand()}; }
 
 void PrintUsage(FILE* out) {
   std::fprintf(out, "usage: pot COMMAND [OPTIONS]\n\n"

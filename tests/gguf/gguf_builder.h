@@ -78,6 +78,7 @@ class GgufBuilder {
     const size_t data_start = Align(out.size());
     out.resize(data_start, '\0');
     for (const auto& t : tensors_) {
+      if (t.data.empty()) continue;  // a tensor placed outside the file on purpose
       if (out.size() < data_start + t.offset + t.data.size()) out.resize(data_start + t.offset + t.data.size(), '\0');
       std::memcpy(out.data() + data_start + t.offset, t.data.data(), t.data.size());
     }

@@ -16,8 +16,10 @@ using test::GgufBuilder;
 constexpr uint32_t kF32 = 0;
 constexpr uint32_t kQ8_0 = 8;
 
-GgufBuilder SmallModel() {
+GgufBuilder SmallModel(uint64_t alignment = 32) {
   GgufBuilder b;
+  b.alignment = alignment;
+  b.write_alignment_key = alignment != 32;
   b.AddString("general.architecture", "llama");
   b.AddString("general.name", "tiny");
   b.AddString("tokenizer.ggml.model", "llama");
@@ -54,10 +56,8 @@ TEST(GgufReader, ParsesTensorTableAndLocatesExactBytes) {
 
 TEST(GgufReader, AcceptsVersion2AndCustomAlignment) {
   test::TempDir dir;
-  GgufBuilder b = SmallModel();
+  GgufBuilder b = SmallModel(/*alignment=*/256);
   b.version = 2;
-  b.alignment = 256;
-  b.write_alignment_key = true;
   File f;
   const std::string bytes = b.Build();
   ASSERT_TRUE(ReadBytes(bytes, &f, dir).ok());
