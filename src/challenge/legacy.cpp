@@ -111,7 +111,7 @@ std::string LegacyCommitment(std::string_view key_hex, std::string_view run_id, 
   std::string list = "[";
   for (uint64_t i = 0; i < n; ++i) {
     if (i > 0) list += ", ";
-    list += "\"" + ToHex(HmacSha256(key_hex, std::string(run_id) + "_" + std::to_string(i))) + "\"";
+    list.append(1, '"').append(ToHex(HmacSha256(key_hex, std::string(run_id) + "_" + std::to_string(i)))).append(1, '"');
   }
   list += "]";
   return ToHex(Sha256Of(list));
