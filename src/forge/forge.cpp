@@ -525,7 +525,7 @@ const MemberDef kMembers[] = {
     {"base-copy", "same tensors as base, re-serialized with another name and an extra metadata key", "SAME"},
     {"base-q8_0", "base quantized to Q8_0 by llama.cpp's quantizer", "DIFFERENT"},
     {"base-q4_0", "base quantized to Q4_0 by llama.cpp's quantizer", "DIFFERENT"},
-    {"finetune", "base trained one more epoch on the fortunes 'science' corpus", "DIFFERENT"},
+    {"finetune", "base trained 150 more steps on the fortunes 'science' corpus", "DIFFERENT"},
     {"sibling", "same architecture, data and recipe as base, different seed", "DIFFERENT"},
     {"scale", "deeper than base (6 layers instead of 4), same data", "DIFFERENT"},
     {"distilled", "smaller student (width 128, 2 layers) trained on text sampled from base", "DIFFERENT"},
@@ -616,10 +616,7 @@ class Forger {
     if (!ReadFileToString(Env::Default(), Sidecar(name), &text).ok()) return false;
     json j = json::parse(text, nullptr, false);
     if (j.is_discarded() || !FileSha256(Path(name), &sha).ok() || j.value("sha256", "") != sha) return false;
-    m->name = j["name"];
-    m->file = j["file"];
-    m->relation = j["relation"];
-    m->expected = j["expected_verdict"];
+    Describe(name, m);
     m->sha256 = j["sha256"];
     m->trained = j["trained"];
     m->train_tokens = j["train_tokens"];
@@ -629,15 +626,20 @@ class Forger {
     return true;
   }
 
-  Status BuildAndRecord(const std::string& name, MemberReport* m) {
-    auto start = std::chrono::steady_clock::now();
-    Log("forging " + name);
-    POT_RETURN_IF_ERROR(Build(name, m));
+  // What a member is comes from the recipe table, not from a cached sidecar.
+  static void Describe(const std::string& name, MemberReport* m) {
     const MemberDef* def = FindMember(name);
     m->name = name;
     m->file = name + ".gguf";
     m->relation = def->relation;
     m->expected = def->expected;
+  }
+
+  Status BuildAndRecord(const std::string& name, MemberReport* m) {
+    auto start = std::chrono::steady_clock::now();
+    Log("forging " + name);
+    POT_RETURN_IF_ERROR(Build(name, m));
+    Describe(name, m);
     POT_RETURN_IF_ERROR(FileSha256(Path(name), &m->sha256));
     m->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return WriteFileAtomically(Env::Default(), Sidecar(name), ToJson(*m).dump(2) + "\n");
