@@ -36,5 +36,7 @@ int RunCommand(const CommandSpec& command, const std::vector<std::string>& argv)
 CommandSpec InfoCommand();
 CommandSpec ForgeCommand();
 CommandSpec ChallengeCommand();
+CommandSpec HashCommand();
+CommandSpec ProofCommand();
 
 }  // namespace pot::cli

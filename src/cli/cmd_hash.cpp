@@ -1,0 +1,188 @@
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "cli/progress.h"
+#include "crypto/hmac.h"
+#include "manifest/manifest.h"
+#include "merkle/merkle.h"
+
+namespace pot::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+Status Hash(const Args& args, const std::string& model, bool file_digest, manifest::Manifest* m) {
+  uint64_t threads = 0;
+  POT_RETURN_IF_ERROR(args.GetU64("threads", 0, &threads));
+  ProgressBar bar("hashing", args.Has("quiet"));
+  manifest::HashOptions options;
+  options.threads = static_cast<int>(threads);
+  options.file_digest = file_digest;
+  options.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
+  return manifest::HashModel(Env::Default(), model, options, m);
+}
+
+int Check(const Args& args) {
+  const auto& pos = args.positionals();
+  if (pos.size() != 1) return ReportError(Status::InvalidArgument("hash --check needs MANIFEST MODEL.gguf"));
+  const std::string manifest_path = *args.Get("check");
+  std::string text;
+  manifest::Manifest expected, actual;
+  Status s = ReadFileToString(Env::Default(), manifest_path, &text);
+  if (s.ok()) s = manifest::FromJson(text, manifest_path, &expected);
+  if (s.ok()) s = Hash(args, pos[0], false, &actual);
+  if (!s.ok()) return ReportError(s);
+  const manifest::Comparison c = manifest::Compare(expected, actual);
+  const bool weights_only = args.Has("weights-only");
+  const bool match = c.changed.empty() && c.missing.empty() && c.extra.empty() && (weights_only || !c.metadata_changed);
+  if (args.Has("json")) {
+    json j = {{"match", match}, {"changed", c.changed}, {"missing", c.missing}, {"extra", c.extra},
+              {"metadata_changed", c.metadata_changed}, {"root", actual.root}, {"expected_root", expected.root}};
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    for (const auto& n : c.changed) std::printf("changed  %s\n", n.c_str());
+    for (const auto& n : c.missing) std::printf("missing  %s\n", n.c_str());
+    for (const auto& n : c.extra) std::printf("extra    %s\n", n.c_str());
+    if (c.metadata_changed) std::printf("metadata changed%s\n", weights_only ? " (ignored: --weights-only)" : "");
+    std::printf("%s: %s\n", pos[0].c_str(), match ? "MATCH" : "MISMATCH");
+  }
+  return match ? kExitOk : kExitNegative;
+}
+
+int RunHash(const Args& args) {
+  if (args.Has("check")) return Check(args);
+  if (args.positionals().size() != 1) return ReportError(Status::InvalidArgument("hash needs exactly one MODEL.gguf"));
+  const auto statement = args.Get("statement");
+  manifest::Manifest m;
+  const auto start = std::chrono::steady_clock::now();
+  Status s = Hash(args, args.positionals()[0], statement.has_value(), &m);
+  if (!s.ok()) return ReportError(s);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string text = manifest::ToJson(m);
+  if (auto out = args.Get("o")) s = WriteFileAtomically(Env::Default(), *out, text);
+  if (s.ok() && statement) s = WriteFileAtomically(Env::Default(), *statement, manifest::InTotoStatement(m));
+  if (!s.ok()) return ReportError(s);
+  if (args.Has("json")) {
+    std::printf("%s", text.c_str());
+    return kExitOk;
+  }
+  uint64_t bytes = 0;
+  for (const auto& t : m.tensors) bytes += t.nbytes;
+  std::printf("root          %s\nweights_root  %s\ntensors       %zu (%.1f MB of weights, %.2f s, %.0f MB/s)\n",
+              m.root.c_str(), m.weights_root.c_str(), m.tensors.size(), bytes / 1e6, seconds,
+              seconds > 0 ? bytes / 1e6 / seconds : 0.0);
+  return kExitOk;
+}
+
+Status LoadManifest(const std::string& path, manifest::Manifest* m) {
+  std::string text;
+  POT_RETURN_IF_ERROR(ReadFileToString(Env::Default(), path, &text));
+  return manifest::FromJson(text, path, m);
+}
+
+std::string Hex(const std::string& b) { return ToHex(reinterpret_cast<const uint8_t*>(b.data()), b.size()); }
+
+int ProofTensor(const Args& args) {
+  const auto& pos = args.positionals();
+  if (pos.size() != 3) return ReportError(Status::InvalidArgument("proof tensor needs MANIFEST NAME"));
+  manifest::Manifest m;
+  Status s = LoadManifest(pos[1], &m);
+  if (!s.ok()) return ReportError(s);
+  std::vector<std::string> leaves;
+  for (const auto& d : manifest::LeafData(m)) leaves.push_back(merkle::LeafHash(d));
+  for (size_t i = 0; i < m.tensors.size(); ++i) {
+    const auto& t = m.tensors[i];
+    if (t.name != pos[2]) continue;
+    const uint64_t index = m.shards.size() + i;
+    json proof = json::array();
+    for (const auto& p : merkle::InclusionProof(leaves, index)) proof.push_back(Hex(p));
+    json j = {{"format", "pot.proof"}, {"version", 1}, {"root", m.root}, {"tree_size", leaves.size()},
+              {"leaf_index", index},
+              {"tensor", {{"name", t.name}, {"type_id", t.type}, {"shape", t.shape}, {"nbytes", t.nbytes},
+                          {"sha256", ToHex(t.sha256)}}},
+              {"leaf_hash", Hex(leaves[index])}, {"proof", proof}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return kExitOk;
+  }
+  return ReportError(Status::NotFound(pos[1] + ": no tensor named '" + pos[2] + "'"));
+}
+
+int ProofVerify(const Args& args) {
+  const auto& pos = args.positionals();
+  if (pos.size() != 2) return ReportError(Status::InvalidArgument("proof verify needs PROOF.json"));
+  std::string text;
+  Status s = ReadFileToString(Env::Default(), pos[1], &text);
+  if (!s.ok()) return ReportError(s);
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  manifest::TensorEntry t;
+  std::string root, sha, recorded_leaf;
+  std::vector<std::string> proof;
+  uint64_t index = 0, size = 0;
+  try {
+    if (j.is_discarded() || j.value("format", "") != "pot.proof" || j.value("version", 0) != 1) throw std::runtime_error("format");
+    const auto& jt = j.at("tensor");
+    t.name = jt.at("name");
+    t.type = jt.at("type_id");
+    t.shape = jt.at("shape").get<std::vector<int64_t>>();
+    t.nbytes = jt.at("nbytes");
+    if (!FromHex(jt.at("sha256").get<std::string>(), &sha) || sha.size() != 32) throw std::runtime_error("sha256");
+    std::copy(sha.begin(), sha.end(), t.sha256.begin());
+    if (!FromHex(j.at("root").get<std::string>(), &root)) throw std::runtime_error("root");
+    index = j.at("leaf_index");
+    size = j.at("tree_size");
+    for (const auto& p : j.at("proof")) {
+      std::string bytes;
+      if (!FromHex(p.get<std::string>(), &bytes)) throw std::runtime_error("proof");
+      proof.push_back(bytes);
+    }
+  } catch (const std::exception& e) {
+    return ReportError(Status::Corruption(pos[1] + ": not a valid pot proof (" + e.what() + ")"));
+  }
+  if (auto want = args.Get("root"); want && *want != Hex(root)) {
+    std::printf("INVALID: the proof is for root %s, not %s\n", Hex(root).c_str(), want->c_str());
+    return kExitNegative;
+  }
+  // The leaf is recomputed from the tensor's fields: the proof binds name, type, shape, size and digest.
+  s = merkle::VerifyInclusion(index, size, merkle::LeafHash(manifest::TensorLeafData(t)), proof, root);
+  if (!s.ok()) {
+    std::printf("INVALID: %s\n", s.message().c_str());
+    return kExitNegative;
+  }
+  std::printf("VALID: tensor %s (sha256 %s) is leaf %llu of root %s\n", t.name.c_str(), ToHex(t.sha256).c_str(),
+              static_cast<unsigned long long>(index), Hex(root).c_str());
+  return kExitOk;
+}
+
+int RunProof(const Args& args) {
+  const auto& pos = args.positionals();
+  if (!pos.empty() && pos[0] == "tensor") return ProofTensor(args);
+  if (!pos.empty() && pos[0] == "verify") return ProofVerify(args);
+  return ReportError(Status::InvalidArgument("proof needs 'tensor MANIFEST NAME' or 'verify PROOF.json'"));
+}
+
+}  // namespace
+
+CommandSpec HashCommand() {
+  return {"hash",
+          "per-tensor SHA-256 Merkle commitment of a GGUF model's weights (a manifest); --check compares",
+          "MODEL.gguf [-o MANIFEST] [--statement FILE] [--json]\n       pot hash --check MANIFEST MODEL.gguf",
+          {{"o", true, "write the manifest (JSON) to this file", 'o'},
+           {"json", false, "print the manifest (or, with --check, the comparison) as JSON"},
+           {"statement", true, "also hash the whole file and write an in-toto Statement"},
+           {"check", true, "compare MODEL with this manifest: exit 0 match, 1 mismatch"},
+           {"weights-only", false, "with --check: ignore metadata changes"},
+           {"threads", true, "hashing threads (default: all cores)"},
+           {"quiet", false, "no progress bar"}},
+          RunHash};
+}
+
+CommandSpec ProofCommand() {
+  return {"proof", "RFC 6962 inclusion proof that a tensor belongs to a manifest's root, and its check",
+          "tensor MANIFEST NAME\n       pot proof verify PROOF.json [--root HEX]",
+          {{"root", true, "the root the proof must be for (verify)"}},
+          RunProof};
+}
+
+}  // namespace pot::cli

@@ -1,0 +1,289 @@
+#include "manifest/manifest.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "crypto/hmac.h"
+#include "gguf/gguf.h"
+#include "merkle/merkle.h"
+
+namespace pot::manifest {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string U32Le(uint32_t v) {
+  std::string s(4, '\0');
+  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(v >> (8 * i));
+  return s;
+}
+std::string U64Le(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(v >> (8 * i));
+  return s;
+}
+std::string Lp(std::string_view s) { return U64Le(s.size()) + std::string(s); }
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// The shard paths of a model: path alone, or every NAME-0000i-of-0000N.gguf when path is the first shard.
+Status ShardPaths(const std::string& path, std::vector<std::string>* out) {
+  static const std::regex split(R"((.*)-(\d{5})-of-(\d{5})\.gguf)");
+  std::smatch m;
+  if (!std::regex_match(path, m, split)) {
+    out->push_back(path);
+    return Status::OK();
+  }
+  const int index = std::stoi(m[2]), count = std::stoi(m[3]);
+  if (index != 1) return Status::InvalidArgument(path + ": give the first shard (-00001-of-" + m[3].str() + ".gguf)");
+  if (count < 1) return Status::Corruption(path + ": split count is zero");
+  for (int i = 1; i <= count; ++i) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, "-%05d-of-%05d.gguf", i, count);
+    out->push_back(m[1].str() + suffix);
+  }
+  return Status::OK();
+}
+
+// One contiguous byte range to hash, done by whichever worker takes it.
+struct Job {
+  const RandomAccessFile* file;
+  uint64_t offset, length;
+  Digest* out;
+};
+
+Status HashRange(const Job& job, std::vector<char>& buffer, std::atomic<uint64_t>& done) {
+  Sha256 h;
+  uint64_t pos = job.offset;
+  const uint64_t end = job.offset + job.length;
+  while (pos < end) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), end - pos));
+    size_t got = 0;
+    POT_RETURN_IF_ERROR(job.file->Read(pos, want, buffer.data(), &got));
+    if (got != want) return Status::Corruption("file shrank while being hashed (at byte " + std::to_string(pos) + ")");
+    h.Update(buffer.data(), got);
+    pos += got;
+    done.fetch_add(got, std::memory_order_relaxed);
+  }
+  *job.out = h.Final();
+  return Status::OK();
+}
+
+// Runs jobs on a pool of threads (large sequential reads, one SHA-256 stream per job), reporting progress
+// from the calling thread.
+Status RunJobs(std::vector<Job>& jobs, const HashOptions& options) {
+  uint64_t total = 0;
+  for (const auto& j : jobs) total += j.length;
+  // Longest first, so one big tensor does not finish alone at the end.
+  std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.length > b.length; });
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int n_threads = std::max(1, std::min<int>(options.threads > 0 ? options.threads : hw,
+                                                  static_cast<int>(jobs.size())));
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> done{0};
+  std::atomic<bool> failed{false};
+  std::vector<Status> errors(static_cast<size_t>(n_threads));
+  std::vector<std::thread> workers;
+  for (int w = 0; w < n_threads; ++w) {
+    workers.emplace_back([&, w] {
+      std::vector<char> buffer(8 << 20);
+      for (size_t i; !failed && (i = next.fetch_add(1)) < jobs.size();) {
+        Status s = HashRange(jobs[i], buffer, done);
+        if (!s.ok()) {
+          errors[static_cast<size_t>(w)] = s;
+          failed = true;
+        }
+      }
+    });
+  }
+  if (options.progress) {
+    while (done.load() < total && !failed) {
+      options.progress(done.load(), total);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  for (auto& t : workers) t.join();
+  if (options.progress && !failed) options.progress(total, total);
+  for (const auto& e : errors) POT_RETURN_IF_ERROR(e);
+  return Status::OK();
+}
+
+std::string MetadataLeafData(uint32_t shard, const ShardEntry& s) {
+  return Lp("pot.leaf.metadata.v1") + U32Le(shard) + U32Le(s.gguf_version) + U64Le(s.n_kv) +
+         std::string(AsBytes(s.metadata_sha256));
+}
+
+std::string Hex(const std::string& bytes) { return ToHex(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()); }
+
+}  // namespace
+
+std::string TensorLeafData(const TensorEntry& t) {
+  std::string d = Lp("pot.leaf.tensor.v1") + Lp(t.name) + U32Le(t.type) + U32Le(static_cast<uint32_t>(t.shape.size()));
+  for (int64_t ne : t.shape) d += U64Le(static_cast<uint64_t>(ne));
+  return d + U64Le(t.nbytes) + std::string(AsBytes(t.sha256));
+}
+
+std::vector<std::string> LeafData(const Manifest& m) {
+  std::vector<std::string> leaves;
+  for (size_t i = 0; i < m.shards.size(); ++i) leaves.push_back(MetadataLeafData(static_cast<uint32_t>(i), m.shards[i]));
+  for (const auto& t : m.tensors) leaves.push_back(TensorLeafData(t));
+  return leaves;
+}
+
+void ComputeRoots(Manifest* m) {
+  std::sort(m->tensors.begin(), m->tensors.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::vector<std::string> all, weights;
+  for (const auto& data : LeafData(*m)) all.push_back(merkle::LeafHash(data));
+  weights.assign(all.begin() + static_cast<long>(m->shards.size()), all.end());
+  m->root = Hex(merkle::Root(all));
+  m->weights_root = Hex(merkle::Root(weights));
+}
+
+Status HashModel(Env* env, const std::string& path, const HashOptions& options, Manifest* out) {
+  std::vector<std::string> paths;
+  POT_RETURN_IF_ERROR(ShardPaths(path, &paths));
+  Manifest m;
+  std::vector<gguf::File> parsed(paths.size());
+  std::vector<std::unique_ptr<RandomAccessFile>> files(paths.size());
+  std::vector<Job> jobs;
+  std::vector<Digest> whole_file(paths.size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    POT_RETURN_IF_ERROR(gguf::Read(env, paths[i], &parsed[i]));
+    POT_RETURN_IF_ERROR(env->NewRandomAccessFile(paths[i], &files[i]));
+    const gguf::File& f = parsed[i];
+    if (paths.size() > 1) {
+      auto no = f.GetUint("split.no"), count = f.GetUint("split.count");
+      if (no && (*no != i || !count || *count != paths.size())) {
+        return Status::Corruption(paths[i] + ": split.no/split.count disagree with the file name");
+      }
+    }
+    ShardEntry shard{BaseName(paths[i]), f.file_size, f.version, f.kvs.size(), {}, ""};
+    m.shards.push_back(shard);
+    for (const auto& t : f.tensors) {
+      m.tensors.push_back({t.name, t.type, t.ne, t.nbytes, {}, static_cast<uint32_t>(i), t.file_offset});
+    }
+  }
+  // Names must be unique across shards: the tensor leaves are keyed by name.
+  std::map<std::string, int> seen;
+  for (const auto& t : m.tensors) {
+    if (++seen[t.name] > 1) return Status::Corruption(path + ": tensor '" + t.name + "' appears in two shards");
+  }
+  for (size_t i = 0; i < paths.size(); ++i) {
+    jobs.push_back({files[i].get(), parsed[i].kv_begin, parsed[i].kv_end - parsed[i].kv_begin, &m.shards[i].metadata_sha256});
+    if (options.file_digest) jobs.push_back({files[i].get(), 0, parsed[i].file_size, &whole_file[i]});
+  }
+  for (auto& t : m.tensors) jobs.push_back({files[t.shard].get(), t.offset, t.nbytes, &t.sha256});
+  POT_RETURN_IF_ERROR(RunJobs(jobs, options));
+  if (options.file_digest) {
+    for (size_t i = 0; i < paths.size(); ++i) m.shards[i].file_sha256 = ToHex(whole_file[i]);
+  }
+  ComputeRoots(&m);
+  *out = std::move(m);
+  return Status::OK();
+}
+
+std::string ToJson(const Manifest& m) {
+  json shards = json::array(), tensors = json::array();
+  for (const auto& s : m.shards) {
+    json j = {{"file", s.file}, {"size", s.size}, {"gguf_version", s.gguf_version}, {"n_kv", s.n_kv},
+              {"metadata_sha256", ToHex(s.metadata_sha256)}};
+    if (!s.file_sha256.empty()) j["file_sha256"] = s.file_sha256;
+    shards.push_back(j);
+  }
+  for (const auto& t : m.tensors) {
+    tensors.push_back({{"name", t.name}, {"type", gguf::TypeName(t.type)}, {"type_id", t.type}, {"shape", t.shape},
+                       {"nbytes", t.nbytes}, {"sha256", ToHex(t.sha256)}, {"shard", t.shard}, {"offset", t.offset}});
+  }
+  json j = {{"format", "pot.manifest"},
+            {"version", kVersion},
+            {"construction", "RFC 6962 SHA-256 Merkle tree; leaves: pot.leaf.metadata.v1 per shard, then "
+                             "pot.leaf.tensor.v1 per tensor sorted by name (docs/formats.md)"},
+            {"root", m.root},
+            {"weights_root", m.weights_root},
+            {"tensor_count", m.tensors.size()},
+            {"shards", shards},
+            {"tensors", tensors}};
+  return j.dump(2) + "\n";
+}
+
+Status FromJson(const std::string& text, const std::string& origin, Manifest* out) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto bad = [&](const std::string& what) { return Status::Corruption(origin + ": not a valid pot manifest (" + what + ")"); };
+  if (j.is_discarded() || !j.is_object() || j.value("format", "") != "pot.manifest") return bad("format");
+  if (j.value("version", 0) != kVersion) return Status::Unsupported(origin + ": unknown manifest version");
+  Manifest m;
+  auto digest = [](const nlohmann::json& v, Digest* d) {
+    std::string bytes;
+    if (!v.is_string() || !FromHex(v.get<std::string>(), &bytes) || bytes.size() != 32) return false;
+    std::copy(bytes.begin(), bytes.end(), d->begin());
+    return true;
+  };
+  try {
+    for (const auto& s : j.at("shards")) {
+      ShardEntry e{s.at("file"), s.at("size"), s.at("gguf_version"), s.at("n_kv"), {}, s.value("file_sha256", "")};
+      if (!digest(s.at("metadata_sha256"), &e.metadata_sha256)) return bad("metadata_sha256");
+      m.shards.push_back(e);
+    }
+    for (const auto& t : j.at("tensors")) {
+      TensorEntry e{t.at("name"), t.at("type_id"), t.at("shape").get<std::vector<int64_t>>(), t.at("nbytes"), {},
+                    t.at("shard"), t.at("offset")};
+      if (!digest(t.at("sha256"), &e.sha256)) return bad("sha256 of " + e.name);
+      m.tensors.push_back(e);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return bad(e.what());
+  }
+  if (m.shards.empty()) return bad("no shards");
+  ComputeRoots(&m);
+  // The roots are recomputed from the entries: a manifest whose entries were edited no longer matches them.
+  if (m.root != j.value("root", "") || m.weights_root != j.value("weights_root", "")) {
+    return Status::Corruption(origin + ": the manifest's roots do not match its entries");
+  }
+  *out = std::move(m);
+  return Status::OK();
+}
+
+std::string InTotoStatement(const Manifest& m) {
+  json subjects = json::array();
+  for (const auto& s : m.shards) subjects.push_back({{"name", s.file}, {"digest", {{"sha256", s.file_sha256}}}});
+  json j = {{"_type", "https://in-toto.io/Statement/v1"},
+            {"subject", subjects},
+            {"predicateType", "https://github.com/pot-verify/pot/manifest/v1"},
+            {"predicate", {{"root", m.root}, {"weights_root", m.weights_root}, {"tensor_count", m.tensors.size()},
+                           {"construction", "pot.manifest v1 (docs/formats.md)"}}}};
+  return j.dump(2) + "\n";
+}
+
+Comparison Compare(const Manifest& expected, const Manifest& actual) {
+  Comparison c;
+  std::map<std::string, const TensorEntry*> got;
+  for (const auto& t : actual.tensors) got[t.name] = &t;
+  for (const auto& t : expected.tensors) {
+    auto it = got.find(t.name);
+    if (it == got.end()) {
+      c.missing.push_back(t.name);
+      continue;
+    }
+    if (TensorLeafData(t) != TensorLeafData(*it->second)) c.changed.push_back(t.name);
+    got.erase(it);
+  }
+  for (const auto& [name, t] : got) c.extra.push_back(name);
+  if (expected.shards.size() != actual.shards.size()) {
+    c.metadata_changed = true;
+  } else {
+    for (size_t i = 0; i < expected.shards.size(); ++i) {
+      c.metadata_changed |= expected.shards[i].metadata_sha256 != actual.shards[i].metadata_sha256 ||
+                            expected.shards[i].n_kv != actual.shards[i].n_kv;
+    }
+  }
+  return c;
+}
+
+}  // namespace pot::manifest
