@@ -38,5 +38,6 @@ CommandSpec ForgeCommand();
 CommandSpec ChallengeCommand();
 CommandSpec HashCommand();
 CommandSpec ProofCommand();
+CommandSpec DiffCommand();
 
 }  // namespace pot::cli
