@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -158,6 +160,54 @@ TEST(Hash, SplitModelsIncludeEveryShard) {
             Status::Code::kInvalidArgument);
   std::filesystem::remove(dir.File("model-00002-of-00002.gguf"));
   EXPECT_EQ(HashModel(Env::Default(), dir.File("model-00001-of-00002.gguf"), {}, &m).code(), Status::Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace pot::manifest
+
+namespace pot::manifest {
+namespace {
+
+TEST(Diff, IdenticalQuantizedAndRetrainedModels) {
+  EXPECT_EQ(test::RunPot("diff --quiet " + Member("base") + " " + Member("base-copy")).exit_code, 0);
+  auto q = test::RunPot("diff --quiet --json " + Member("base") + " " + Member("base-q8_0"));
+  ASSERT_EQ(q.exit_code, 1) << q.err;
+  const json jq = json::parse(q.out);
+  for (const auto& d : jq["diffs"]) {
+    if (d["type_b"] == "q8_0") {
+      EXPECT_EQ(d["status"], "changed");
+      EXPECT_GT(d["cosine"].get<double>(), 0.999) << d["name"];
+    }
+  }
+  // An F32 tensor's metrics equal an independent computation from the file bytes.
+  auto f = test::RunPot("diff --quiet --json " + Member("base") + " " + Member("finetune"));
+  const json jf = json::parse(f.out);
+  const json ma = json::parse(test::RunPot("hash --json --quiet " + Member("base")).out);
+  const json mb = json::parse(test::RunPot("hash --json --quiet " + Member("finetune")).out);
+  const std::string a = test::Slurp(Member("base")), b = test::Slurp(Member("finetune"));
+  auto locate = [](const json& m, const std::string& name) {
+    for (const auto& t : m["tensors"]) {
+      if (t["name"] == name) return std::make_pair(t["offset"].get<size_t>(), t["nbytes"].get<size_t>());
+    }
+    return std::make_pair(size_t{0}, size_t{0});
+  };
+  const auto [oa, n] = locate(ma, "blk.0.ffn_norm.weight");
+  const auto [ob, nb] = locate(mb, "blk.0.ffn_norm.weight");
+  ASSERT_EQ(n, nb);
+  double d2 = 0, a2 = 0, mx = 0;
+  for (size_t i = 0; i < n / 4; ++i) {
+    float x, y;
+    std::memcpy(&x, a.data() + oa + 4 * i, 4);
+    std::memcpy(&y, b.data() + ob + 4 * i, 4);
+    d2 += (double(x) - y) * (double(x) - y);
+    a2 += double(x) * x;
+    mx = std::max(mx, std::fabs(double(x) - y));
+  }
+  for (const auto& d : jf["diffs"]) {
+    if (d["name"] != "blk.0.ffn_norm.weight") continue;
+    EXPECT_NEAR(d["rel_l2"].get<double>(), std::sqrt(d2 / a2), 1e-9);
+    EXPECT_NEAR(d["max_abs_delta"].get<double>(), mx, 1e-9);
+  }
 }
 
 }  // namespace
