@@ -8,13 +8,6 @@
 namespace pot::challenge {
 namespace {
 
-std::string U64Le(uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(v >> (8 * i));
-  return s;
-}
-std::string Lp(std::string_view s) { return U64Le(s.size()) + std::string(s); }
-
 // Uniform integer in [0, n) from the tag, independent per label. Rejection sampling on 64-bit words:
 // words at or above the largest multiple of n are discarded, so no residue is favoured.
 //   block_c = HMAC(tag, lp("pot.draw.v1") || lp(label) || u64le(c)), c = 0, 1, ...; words = its four u64le.

@@ -10,8 +10,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string Hex(std::string_view bytes) { return ToHex(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()); }
-
 // The key and family a command works on: from a key file (which also fixes n_max), or from --key-hex
 // with --family and its parameters.
 struct Selection {
@@ -84,7 +82,7 @@ int Reveal(const Args& args) {
   challenge::KeyFile k;
   Status s = challenge::ReadKeyFile(Env::Default(), args.positionals()[1], &k);
   if (!s.ok()) return ReportError(s);
-  json j = {{"key_hex", Hex(k.key)}, {"family", k.family.name}, {"params", k.family.params}, {"n_max", k.n_max},
+  json j = {{"key_hex", HexOf(k.key)}, {"family", k.family.name}, {"params", k.family.params}, {"n_max", k.n_max},
             {"commitment", ToHex(k.commitment)}};
   std::printf("%s\n", j.dump(2).c_str());
   return kExitOk;
@@ -140,7 +138,7 @@ int List(const Args& args) {
   if (args.Has("json")) {
     json j = {{"family", sel.family.name}, {"params", sel.family.params}, {"n", n}, {"challenges", items}};
     if (sel.family.name == "legacy") {
-      j["legacy_commitment"] = challenge::LegacyCommitment(Hex(sel.key), sel.family.params, n);
+      j["legacy_commitment"] = challenge::LegacyCommitment(HexOf(sel.key), sel.family.params, n);
     }
     std::printf("%s\n", j.dump(2).c_str());
   }

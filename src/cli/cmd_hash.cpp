@@ -82,8 +82,6 @@ Status LoadManifest(const std::string& path, manifest::Manifest* m) {
   return manifest::FromJson(text, path, m);
 }
 
-std::string Hex(const std::string& b) { return ToHex(reinterpret_cast<const uint8_t*>(b.data()), b.size()); }
-
 int ProofTensor(const Args& args) {
   const auto& pos = args.positionals();
   if (pos.size() != 3) return ReportError(Status::InvalidArgument("proof tensor needs MANIFEST NAME"));
@@ -97,12 +95,12 @@ int ProofTensor(const Args& args) {
     if (t.name != pos[2]) continue;
     const uint64_t index = m.shards.size() + i;
     json proof = json::array();
-    for (const auto& p : merkle::InclusionProof(leaves, index)) proof.push_back(Hex(p));
+    for (const auto& p : merkle::InclusionProof(leaves, index)) proof.push_back(HexOf(p));
     json j = {{"format", "pot.proof"}, {"version", 1}, {"root", m.root}, {"tree_size", leaves.size()},
               {"leaf_index", index},
               {"tensor", {{"name", t.name}, {"type_id", t.type}, {"shape", t.shape}, {"nbytes", t.nbytes},
                           {"sha256", ToHex(t.sha256)}}},
-              {"leaf_hash", Hex(leaves[index])}, {"proof", proof}};
+              {"leaf_hash", HexOf(leaves[index])}, {"proof", proof}};
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
   }
@@ -140,8 +138,8 @@ int ProofVerify(const Args& args) {
   } catch (const std::exception& e) {
     return ReportError(Status::Corruption(pos[1] + ": not a valid pot proof (" + e.what() + ")"));
   }
-  if (auto want = args.Get("root"); want && *want != Hex(root)) {
-    std::printf("INVALID: the proof is for root %s, not %s\n", Hex(root).c_str(), want->c_str());
+  if (auto want = args.Get("root"); want && *want != HexOf(root)) {
+    std::printf("INVALID: the proof is for root %s, not %s\n", HexOf(root).c_str(), want->c_str());
     return kExitNegative;
   }
   // The leaf is recomputed from the tensor's fields: the proof binds name, type, shape, size and digest.
@@ -151,7 +149,7 @@ int ProofVerify(const Args& args) {
     return kExitNegative;
   }
   std::printf("VALID: tensor %s (sha256 %s) is leaf %llu of root %s\n", t.name.c_str(), ToHex(t.sha256).c_str(),
-              static_cast<unsigned long long>(index), Hex(root).c_str());
+              static_cast<unsigned long long>(index), HexOf(root).c_str());
   return kExitOk;
 }
 

@@ -57,6 +57,18 @@ Digest Sha256Of(std::string_view data) {
   return h.Final();
 }
 
+std::string U32Le(uint32_t v) {
+  std::string s(4, '\0');
+  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(v >> (8 * i));
+  return s;
+}
+
+std::string U64Le(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(v >> (8 * i));
+  return s;
+}
+
 std::string ToHex(const uint8_t* data, size_t n) {
   static const char kHex[] = "0123456789abcdef";
   std::string out(2 * n, '0');

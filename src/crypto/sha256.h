@@ -32,5 +32,13 @@ class Sha256 {
 Digest Sha256Of(std::string_view data);
 std::string ToHex(const uint8_t* data, size_t n);
 inline std::string ToHex(const Digest& d) { return ToHex(d.data(), d.size()); }
+inline std::string HexOf(std::string_view bytes) {
+  return ToHex(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+// The fixed encodings pot hashes (docs/formats.md): little-endian integers and length-prefixed strings.
+std::string U32Le(uint32_t v);
+std::string U64Le(uint64_t v);
+inline std::string Lp(std::string_view s) { return U64Le(s.size()) + std::string(s); }
 
 }  // namespace pot

@@ -17,17 +17,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string U32Le(uint32_t v) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(v >> (8 * i));
-  return s;
-}
-std::string U64Le(uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(v >> (8 * i));
-  return s;
-}
-std::string Lp(std::string_view s) { return U64Le(s.size()) + std::string(s); }
 std::string BaseName(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -120,8 +109,6 @@ std::string MetadataLeafData(uint32_t shard, const ShardEntry& s) {
          std::string(AsBytes(s.metadata_sha256));
 }
 
-std::string Hex(const std::string& bytes) { return ToHex(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()); }
-
 }  // namespace
 
 std::string TensorLeafData(const TensorEntry& t) {
@@ -142,8 +129,8 @@ void ComputeRoots(Manifest* m) {
   std::vector<std::string> all, weights;
   for (const auto& data : LeafData(*m)) all.push_back(merkle::LeafHash(data));
   weights.assign(all.begin() + static_cast<long>(m->shards.size()), all.end());
-  m->root = Hex(merkle::Root(all));
-  m->weights_root = Hex(merkle::Root(weights));
+  m->root = HexOf(merkle::Root(all));
+  m->weights_root = HexOf(merkle::Root(weights));
 }
 
 Status HashModel(Env* env, const std::string& path, const HashOptions& options, Manifest* out) {

@@ -43,8 +43,6 @@ std::vector<std::string> Proof(const json& v) {
   return out;
 }
 
-std::string Hex(const std::string& bytes) { return ToHex(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()); }
-
 TEST(Merkle, TreeHashesMatchVectors) {
   const json t = json::parse(test::Slurp(kVectors + "/tree.json"));
   std::vector<std::string> leaves;
@@ -54,9 +52,9 @@ TEST(Merkle, TreeHashesMatchVectors) {
     leaves.push_back(LeafHash(data));
   }
   for (size_t n = 0; n < t["roots_hex"].size(); ++n) {
-    EXPECT_EQ(Hex(Root({leaves.begin(), leaves.begin() + static_cast<long>(n)})), t["roots_hex"][n]) << "size " << n;
+    EXPECT_EQ(HexOf(Root({leaves.begin(), leaves.begin() + static_cast<long>(n)})), t["roots_hex"][n]) << "size " << n;
   }
-  EXPECT_EQ(Hex(LeafHash("")), t["single_hashes"]["empty_leaf"]);
+  EXPECT_EQ(HexOf(LeafHash("")), t["single_hashes"]["empty_leaf"]);
 }
 
 // Every vector: accept each wantErr=false, reject each wantErr=true.
@@ -87,13 +85,17 @@ TEST(Merkle, GeneratedProofsRoundTrip) {
       const auto proof = InclusionProof(leaves, i);
       EXPECT_TRUE(VerifyInclusion(i, n, leaves[i], proof, root).ok()) << n << "/" << i;
       EXPECT_FALSE(VerifyInclusion(i, n, LeafHash("other"), proof, root).ok());
-      if (n > 1) EXPECT_FALSE(VerifyInclusion((i + 1) % n, n, leaves[i], proof, root).ok());
+      if (n > 1) {
+        EXPECT_FALSE(VerifyInclusion((i + 1) % n, n, leaves[i], proof, root).ok());
+      }
     }
     for (uint64_t m = 1; m <= n; ++m) {
       const std::string old_root = Root({leaves.begin(), leaves.begin() + static_cast<long>(m)});
       const auto proof = ConsistencyProof(leaves, m);
       EXPECT_TRUE(VerifyConsistency(m, n, proof, old_root, root).ok()) << m << "->" << n;
-      if (m < n) EXPECT_FALSE(VerifyConsistency(m, n, proof, LeafHash("x"), root).ok());
+      if (m < n) {
+        EXPECT_FALSE(VerifyConsistency(m, n, proof, LeafHash("x"), root).ok());
+      }
     }
   }
 }
