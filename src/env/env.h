@@ -1,6 +1,6 @@
 // Env: the one seam through which pot touches the file system, after LevelDB's Env.
 // Product code never calls open/read/write directly, so tests can substitute an Env that
-// tears writes, fails syncs or truncates reads (see tests/env/fault_env.h).
+// keeps files in memory and can drop everything not yet synced (NewMemEnv below).
 #pragma once
 
 #include <cstdint>
@@ -45,6 +45,11 @@ class Env {
   virtual Status CreateDirs(const std::string& path) = 0;
   virtual bool FileExists(const std::string& path) = 0;
 };
+
+// An Env whose files live in memory (for fuzzing and crash tests). Each file remembers how much of it the
+// last Sync covered; DropUnsyncedData(env) truncates every file to that, as a power cut would.
+std::unique_ptr<Env> NewMemEnv();
+void DropUnsyncedData(Env* mem_env);  // mem_env must come from NewMemEnv
 
 // Reads a whole (small) file.
 Status ReadFileToString(Env* env, const std::string& path, std::string* out);

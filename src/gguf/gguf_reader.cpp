@@ -281,8 +281,10 @@ Status Read(Env* env, const std::string& path, File* out) {
   for (auto& t : f.tensors) POT_RETURN_IF_ERROR(ReadTensorInfo(c, &t));
   const uint64_t end_of_infos = c.pos();
   f.data_offset = (end_of_infos + f.alignment - 1) / f.alignment * f.alignment;
-  if (f.data_offset > f.file_size && n_tensors > 0) {
-    return Status::Corruption(path + ": truncated before the tensor data section");
+  if (f.data_offset > f.file_size) {
+    if (n_tensors > 0) return Status::Corruption(path + ": truncated before the tensor data section");
+    // A file with no tensors (a vocabulary-only GGUF) may end without padding: its data section is empty.
+    f.data_offset = f.file_size;
   }
 
   const uint64_t data_size = f.file_size > f.data_offset ? f.file_size - f.data_offset : 0;

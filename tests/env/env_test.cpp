@@ -44,5 +44,32 @@ TEST(Env, RandomAccessReadsStopAtEndOfFile) {
   EXPECT_EQ(std::string(buf, got), "6789");
 }
 
+TEST(MemEnv, DropUnsyncedDataKeepsOnlyWhatWasSynced) {
+  auto env = NewMemEnv();
+  std::unique_ptr<WritableFile> file;
+  ASSERT_TRUE(env->NewWritableFile("journal", &file).ok());
+  ASSERT_TRUE(file->Append("record1;").ok());
+  ASSERT_TRUE(file->Sync().ok());
+  ASSERT_TRUE(file->Append("record2-torn").ok());
+  std::string got;
+  ASSERT_TRUE(ReadFileToString(env.get(), "journal", &got).ok());
+  EXPECT_EQ(got, "record1;record2-torn");
+  DropUnsyncedData(env.get());
+  ASSERT_TRUE(ReadFileToString(env.get(), "journal", &got).ok());
+  EXPECT_EQ(got, "record1;");
+}
+
+TEST(MemEnv, AtomicWriteAndMissingFiles) {
+  auto env = NewMemEnv();
+  ASSERT_TRUE(WriteFileAtomically(env.get(), "m.json", "v1").ok());
+  ASSERT_TRUE(WriteFileAtomically(env.get(), "m.json", "v2").ok());
+  std::string got;
+  ASSERT_TRUE(ReadFileToString(env.get(), "m.json", &got).ok());
+  EXPECT_EQ(got, "v2");
+  EXPECT_FALSE(env->FileExists("m.json.tmp"));
+  EXPECT_EQ(ReadFileToString(env.get(), "absent", &got).code(), Status::Code::kNotFound);
+  EXPECT_EQ(env->RemoveFile("absent").code(), Status::Code::kNotFound);
+}
+
 }  // namespace
 }  // namespace pot

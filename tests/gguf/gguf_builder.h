@@ -125,4 +125,24 @@ inline std::string F32Bytes(size_t n, float start = 0) {
   return s;
 }
 
+constexpr uint32_t kF32 = 0;
+constexpr uint32_t kQ8_0 = 8;
+
+// A well-formed three-tensor llama-style model (f32 and q8_0) with a four-token vocabulary.
+inline GgufBuilder SmallModel(uint64_t alignment = 32) {
+  GgufBuilder b;
+  b.alignment = alignment;
+  b.write_alignment_key = alignment != 32;
+  b.AddString("general.architecture", "llama");
+  b.AddString("general.name", "tiny");
+  b.AddString("tokenizer.ggml.model", "llama");
+  b.AddStringArray("tokenizer.ggml.tokens", {"<s>", "</s>", "a", "b"});
+  b.AddTensor("token_embd.weight", kF32, {8, 4}, F32Bytes(32));
+  b.AddTensor("output_norm.weight", kF32, {8}, F32Bytes(8, 100));
+  // Q8_0: blocks of 32 values in 34 bytes.
+  b.AddTensor("blk.0.attn_q.weight", kQ8_0, {32, 2}, std::string(68, '\x07'));
+  b.AddU32("llama.block_count", 1);
+  return b;
+}
+
 }  // namespace pot::test
