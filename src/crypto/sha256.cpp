@@ -79,4 +79,29 @@ std::string ToHex(const uint8_t* data, size_t n) {
   return out;
 }
 
+Status Sha256OfRange(const RandomAccessFile& file, uint64_t offset, uint64_t length, std::vector<char>& buffer,
+                     std::atomic<uint64_t>* progress, Digest* out) {
+  Sha256 h;
+  uint64_t pos = offset;
+  const uint64_t end = offset + length;
+  while (pos < end) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), end - pos));
+    size_t got = 0;
+    POT_RETURN_IF_ERROR(file.Read(pos, want, buffer.data(), &got));
+    if (got != want) return Status::Corruption("file shrank while being hashed (at byte " + std::to_string(pos) + ")");
+    h.Update(buffer.data(), got);
+    pos += got;
+    if (progress != nullptr) progress->fetch_add(got, std::memory_order_relaxed);
+  }
+  *out = h.Final();
+  return Status::OK();
+}
+
+Status Sha256OfFile(Env* env, const std::string& path, Digest* out) {
+  std::unique_ptr<RandomAccessFile> file;
+  POT_RETURN_IF_ERROR(env->NewRandomAccessFile(path, &file));
+  std::vector<char> buffer(4 << 20);
+  return Sha256OfRange(*file, 0, file->Size(), buffer, nullptr, out);
+}
+
 }  // namespace pot

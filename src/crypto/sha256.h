@@ -2,9 +2,13 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <vector>
 #include <string>
 #include <string_view>
+
+#include "env/env.h"
 
 namespace pot {
 
@@ -30,6 +34,13 @@ class Sha256 {
 };
 
 Digest Sha256Of(std::string_view data);
+// SHA-256 of length bytes of file at offset, read in buffer-sized sequential chunks. Each chunk's size is added
+// to *progress (when given) as it is hashed. A file shorter than the range is Corruption (it shrank under us).
+Status Sha256OfRange(const RandomAccessFile& file, uint64_t offset, uint64_t length, std::vector<char>& buffer,
+                     std::atomic<uint64_t>* progress, Digest* out);
+// SHA-256 of a whole file.
+Status Sha256OfFile(Env* env, const std::string& path, Digest* out);
+
 std::string ToHex(const uint8_t* data, size_t n);
 inline std::string ToHex(const Digest& d) { return ToHex(d.data(), d.size()); }
 inline std::string HexOf(std::string_view bytes) {

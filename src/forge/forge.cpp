@@ -497,19 +497,9 @@ Status CopyWithNewMetadata(const std::string& in, const std::string& out) {
 }
 
 Status FileSha256(const std::string& path, std::string* hex) {
-  std::unique_ptr<RandomAccessFile> file;
-  POT_RETURN_IF_ERROR(Env::Default()->NewRandomAccessFile(path, &file));
-  Sha256 h;
-  std::vector<char> buf(4 << 20);
-  uint64_t off = 0;
-  while (off < file->Size()) {
-    size_t got = 0;
-    POT_RETURN_IF_ERROR(file->Read(off, buf.size(), buf.data(), &got));
-    if (got == 0) break;
-    h.Update(buf.data(), got);
-    off += got;
-  }
-  *hex = ToHex(h.Final());
+  Digest d;
+  POT_RETURN_IF_ERROR(Sha256OfFile(Env::Default(), path, &d));
+  *hex = ToHex(d);
   return Status::OK();
 }
 

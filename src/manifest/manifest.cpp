@@ -48,23 +48,6 @@ struct Job {
   Digest* out;
 };
 
-Status HashRange(const Job& job, std::vector<char>& buffer, std::atomic<uint64_t>& done) {
-  Sha256 h;
-  uint64_t pos = job.offset;
-  const uint64_t end = job.offset + job.length;
-  while (pos < end) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), end - pos));
-    size_t got = 0;
-    POT_RETURN_IF_ERROR(job.file->Read(pos, want, buffer.data(), &got));
-    if (got != want) return Status::Corruption("file shrank while being hashed (at byte " + std::to_string(pos) + ")");
-    h.Update(buffer.data(), got);
-    pos += got;
-    done.fetch_add(got, std::memory_order_relaxed);
-  }
-  *job.out = h.Final();
-  return Status::OK();
-}
-
 // Runs jobs on a pool of threads (large sequential reads, one SHA-256 stream per job), reporting progress
 // from the calling thread.
 Status RunJobs(std::vector<Job>& jobs, const HashOptions& options) {
@@ -84,7 +67,7 @@ Status RunJobs(std::vector<Job>& jobs, const HashOptions& options) {
     workers.emplace_back([&, w] {
       std::vector<char> buffer(8 << 20);
       for (size_t i; !failed && (i = next.fetch_add(1)) < jobs.size();) {
-        Status s = HashRange(jobs[i], buffer, done);
+        Status s = Sha256OfRange(*jobs[i].file, jobs[i].offset, jobs[i].length, buffer, &done, jobs[i].out);
         if (!s.ok()) {
           errors[static_cast<size_t>(w)] = s;
           failed = true;

@@ -1,0 +1,43 @@
+# Shared by the bench/*.sh scripts: locate the build, make synthetic models, time commands.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${POT_BUILD_DIR:-$root/build}"
+pot="$build/src/pot"
+synth="$build/bench/synth_gguf"
+work="${POT_BENCH_DIR:-/tmp/pot-bench}"
+[[ -x "$pot" && -x "$synth" ]] || { echo "bench: build first (scripts/build.sh)" >&2; exit 2; }
+mkdir -p "$work"
+
+# synthetic NAME MIB [synth_gguf options...]: the path of a synthetic model, made once and reused.
+synthetic() {
+  local path="$work/$1.gguf" mib="$2"
+  shift 2
+  if [[ ! -f "$path" ]]; then
+    "$synth" "$path.part" "$mib" "$@" >/dev/null
+    mv -f "$path.part" "$path"
+  fi
+  echo "$path"
+}
+
+# measure OUTVAR CMD...: runs CMD (stdout discarded) under GNU time; sets OUTVAR to "SECONDS MAXRSS_KB".
+# Exit status 1 is a negative answer (pot diff: models differ), not a failure; 2 and up stop the benchmark.
+measure() {
+  local __out="$1" t rc=0
+  shift
+  t="$(mktemp)"
+  /usr/bin/time -f "%e %M" -o "$t" "$@" >/dev/null || rc=$?
+  ((rc <= 1)) || { echo "bench: '$*' failed with status $rc" >&2; exit 1; }
+  printf -v "$__out" '%s' "$(tail -n 1 "$t")"
+  rm -f "$t"
+}
+
+# best_of N OUTVAR CMD...: the fastest of N runs (seconds only).
+best_of() {
+  local n="$1" __out="$2" best="" r
+  shift 2
+  for ((i = 0; i < n; i++)); do
+    measure r "$@"
+    r="${r%% *}"
+    if [[ -z "$best" ]] || awk -v a="$r" -v b="$best" 'BEGIN { exit !(a < b) }'; then best="$r"; fi
+  done
+  printf -v "$__out" '%s' "$best"
+}
