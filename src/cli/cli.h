@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitUsage = 2,     // bad command line
   kExitBadInput = 3,  // an input is missing, malformed or unsupported
   kExitFailure = 4,   // I/O or internal failure
+  kExitUndecided = 5,  // a sequential test reached its budget without a decision
 };
 
 int ExitCodeFor(const Status& status);
@@ -39,5 +40,6 @@ CommandSpec ChallengeCommand();
 CommandSpec HashCommand();
 CommandSpec ProofCommand();
 CommandSpec DiffCommand();
+CommandSpec VerifyCommand();
 
 }  // namespace pot::cli

@@ -122,4 +122,97 @@ Status MeanNll(llama_context* ctx, const std::vector<int32_t>& tokens, double* m
   return Status::OK();
 }
 
+namespace {
+
+// Appends softmax(logits) and its logarithm to out. Sums in double so a 150k-token vocabulary loses no
+// precision; one exp per entry.
+Status AppendSoftmax(const float* logits, int n_vocab, Distributions* out) {
+  if (logits == nullptr) return Status::Internal("llama.cpp returned no logits");
+  float max_logit = logits[0];
+  for (int v = 1; v < n_vocab; ++v) max_logit = std::max(max_logit, logits[v]);
+  if (!std::isfinite(max_logit)) return Status::Internal("non-finite logits from llama.cpp");
+  const size_t base = out->p.size();
+  out->p.resize(base + static_cast<size_t>(n_vocab));
+  out->logp.resize(base + static_cast<size_t>(n_vocab));
+  float* p = out->p.data() + base;
+  float* logp = out->logp.data() + base;
+  double sum = 0;
+  for (int v = 0; v < n_vocab; ++v) {
+    p[v] = std::exp(logits[v] - max_logit);
+    sum += p[v];
+  }
+  if (!std::isfinite(sum)) return Status::Internal("non-finite logits from llama.cpp");
+  const float inv = static_cast<float>(1 / sum);
+  const float log_sum = static_cast<float>(std::log(sum));
+  for (int v = 0; v < n_vocab; ++v) {
+    p[v] *= inv;
+    logp[v] = logits[v] - max_logit - log_sum;
+  }
+  return Status::OK();
+}
+
+// Decodes tokens[begin, end) at positions begin.. in batches of n_batch, keeping the rows of those with
+// want_rows set (the last one only otherwise).
+Status Decode(llama_context* ctx, const std::vector<int32_t>& tokens, size_t begin, size_t end, bool want_rows,
+              Distributions* out) {
+  const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx)));
+  out->n_vocab = n_vocab;
+  if (end > llama_n_ctx(ctx)) {
+    return Status::InvalidArgument("sequence of " + std::to_string(end) + " tokens exceeds the context of " +
+                                   std::to_string(llama_n_ctx(ctx)));
+  }
+  const size_t step = llama_n_batch(ctx);
+  llama_batch batch = llama_batch_init(static_cast<int32_t>(step), 0, 1);
+  Status status;
+  for (size_t start = begin; start < end && status.ok(); start += step) {
+    const size_t n = std::min(step, end - start);
+    batch.n_tokens = static_cast<int32_t>(n);
+    for (size_t i = 0; i < n; ++i) {
+      batch.token[i] = tokens[start + i];
+      batch.pos[i] = static_cast<llama_pos>(start + i);
+      batch.n_seq_id[i] = 1;
+      batch.seq_id[i][0] = 0;
+      batch.logits[i] = want_rows || start + i + 1 == end;
+    }
+    if (llama_decode(ctx, batch) != 0) {
+      status = Status::Internal("llama_decode failed");
+      break;
+    }
+    for (size_t i = 0; i < n && status.ok(); ++i) {
+      if (batch.logits[i]) status = AppendSoftmax(llama_get_logits_ith(ctx, static_cast<int32_t>(i)), n_vocab, out);
+    }
+  }
+  llama_batch_free(batch);
+  return status;
+}
+
+}  // namespace
+
+Status Forward(llama_context* ctx, const std::vector<int32_t>& tokens, Distributions* out) {
+  out->clear();
+  if (tokens.empty()) return Status::InvalidArgument("nothing to score: no tokens");
+  llama_memory_clear(llama_get_memory(ctx), true);
+  return Decode(ctx, tokens, 0, tokens.size(), true, out);
+}
+
+Status GenerateGreedy(llama_context* ctx, const std::vector<int32_t>& prompt, int max_new,
+                      std::vector<int32_t>* continuation, Distributions* out) {
+  const llama_vocab* vocab = llama_model_get_vocab(llama_get_model(ctx));
+  continuation->clear();
+  POT_RETURN_IF_ERROR(Forward(ctx, prompt, out));
+  std::vector<int32_t> sequence = prompt;
+  while (static_cast<int>(continuation->size()) < max_new) {
+    const float* last = out->p_row(out->rows() - 1);
+    const int32_t next = static_cast<int32_t>(std::max_element(last, last + out->n_vocab) - last);
+    continuation->push_back(next);
+    sequence.push_back(next);
+    if (llama_vocab_is_eog(vocab, next) || static_cast<int>(continuation->size()) == max_new) break;
+    POT_RETURN_IF_ERROR(Decode(ctx, sequence, sequence.size() - 1, sequence.size(), true, out));
+  }
+  // The final token is never decoded, so rows = |prompt| + |continuation| - 1; with no continuation the
+  // prompt's own last row predicts nothing that is scored.
+  if (continuation->empty()) out->pop_row();
+  return Status::OK();
+}
+
 }  // namespace pot::engine

@@ -45,6 +45,35 @@ Status Tokenize(const llama_vocab* vocab, const std::string& text, bool add_bos,
 // context length (each window predicts its own tokens 1..n-1 from the preceding ones).
 Status MeanNll(llama_context* ctx, const std::vector<int32_t>& tokens, double* mean_nll, uint64_t* n_scored);
 
+// Next-token distributions over the full vocabulary at consecutive positions: row i is the model's
+// distribution for the token after the first i+1 tokens it was given, kept both as probabilities and as
+// natural-log probabilities so that distances need no transcendental function per entry.
+struct Distributions {
+  int n_vocab = 0;
+  std::vector<float> logp, p;  // rows() x n_vocab each, row-major
+  size_t rows() const { return n_vocab == 0 ? 0 : p.size() / static_cast<size_t>(n_vocab); }
+  const float* logp_row(size_t i) const { return logp.data() + i * static_cast<size_t>(n_vocab); }
+  const float* p_row(size_t i) const { return p.data() + i * static_cast<size_t>(n_vocab); }
+  void clear() {
+    logp.clear();
+    p.clear();
+  }
+  void pop_row() {
+    logp.resize(logp.size() - static_cast<size_t>(n_vocab));
+    p.resize(p.size() - static_cast<size_t>(n_vocab));
+  }
+};
+
+// Teacher forcing: tokens through the model in batched passes from an empty cache (positions 0..n-1);
+// out gets one row per token. Fails, never substitutes, when llama.cpp errs or returns a non-finite logit.
+Status Forward(llama_context* ctx, const std::vector<int32_t>& tokens, Distributions* out);
+
+// Greedy continuation: the prompt in one batched pass, then up to max_new tokens decoded one at a time
+// (stopping after an end-of-generation token). out gets the rows of the whole sequence prompt+continuation
+// except its last token, i.e. exactly the rows Forward(prompt+continuation minus its last token) gives.
+Status GenerateGreedy(llama_context* ctx, const std::vector<int32_t>& prompt, int max_new,
+                      std::vector<int32_t>* continuation, Distributions* out);
+
 int DefaultThreads();
 
 }  // namespace pot::engine

@@ -1,0 +1,218 @@
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "challenge/challenge.h"
+#include "cli/cli.h"
+#include "crypto/hmac.h"
+#include "verify/verify.h"
+
+namespace pot::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+// The key the run's challenges come from: the user's key file, or a fresh one committed now and kept in
+// the run directory (mode 0600) for the reveal.
+Status ResolveKey(const Args& args, Env* env, const std::string& run_dir, uint64_t n_max, challenge::KeyFile* key,
+                  bool* fresh) {
+  if (auto path = args.Get("key")) {
+    *fresh = false;
+    return challenge::ReadKeyFile(env, *path, key);
+  }
+  *fresh = true;
+  POT_RETURN_IF_ERROR(challenge::ResolveFamily(env, args.Get("family").value_or("templates"),
+                                               args.Get("corpus").value_or(""), "", &key->family));
+  POT_RETURN_IF_ERROR(RandomBytes(challenge::kKeyBytes, &key->key));
+  key->n_max = n_max;
+  key->commitment = challenge::Commit(key->key, key->family, key->n_max);
+  return challenge::WriteKeyFile(env, run_dir + "/run.key", *key);
+}
+
+Status TestParams(const Args& args, stats::TestParams* p) {
+  POT_RETURN_IF_ERROR(stats::Preset(args.Get("mode").value_or("audit"), p));
+  auto real = [&args](const char* name, double lo, double hi, double* out) -> Status {
+    auto v = args.Get(name);
+    if (!v) return Status::OK();
+    char* end = nullptr;
+    const double x = std::strtod(v->c_str(), &end);
+    if (end == v->c_str() || *end != '\0' || !(x > lo && x < hi)) {
+      return Status::InvalidArgument("--" + std::string(name) + " must be a number in (" + std::to_string(lo) + ", " +
+                                     std::to_string(hi) + ")");
+    }
+    *out = x;
+    return Status::OK();
+  };
+  POT_RETURN_IF_ERROR(real("alpha", 0, 0.5, &p->alpha));
+  POT_RETURN_IF_ERROR(real("beta", 0, 0.5, &p->beta));
+  POT_RETURN_IF_ERROR(real("epsilon", 0, 1, &p->epsilon));
+  return args.GetU64("n-max", p->n_max, &p->n_max);
+}
+
+Status Options(const Args& args, verify::Options* o) {
+  auto ref = args.Get("ref"), cand = args.Get("cand");
+  if (!ref || !cand) return Status::InvalidArgument("verify needs --ref A.gguf and --cand B.gguf");
+  o->reference.path = *ref;
+  o->candidate.path = *cand;
+  POT_RETURN_IF_ERROR(TestParams(args, &o->test));
+  uint64_t tokens = 0, threads = 0, ubatch = 0;
+  POT_RETURN_IF_ERROR(args.GetU64("tokens", 0, &tokens));
+  POT_RETURN_IF_ERROR(args.GetU64("threads", 0, &threads));
+  if (tokens > 1024) return Status::InvalidArgument("--tokens is at most 1024");
+  o->continuation_tokens = static_cast<int>(tokens);
+  for (auto* side : {&o->reference, &o->candidate}) side->context.n_threads = static_cast<int>(threads);
+  POT_RETURN_IF_ERROR(args.GetU64("cand-ubatch", 512, &ubatch));
+  if (ubatch == 0) return Status::InvalidArgument("--cand-ubatch must be at least 1");
+  o->candidate.context.n_ubatch = static_cast<uint32_t>(ubatch);
+  o->candidate.context.flash_attn = args.Has("cand-flash-attn");
+  const std::string distance = args.Get("distance").value_or("tv");
+  if (distance != "tv" && distance != "js") return Status::InvalidArgument("--distance is tv or js");
+  o->distance = distance == "tv" ? verify::Distance::kTotalVariation : verify::Distance::kJensenShannon;
+  return Status::OK();
+}
+
+std::string DefaultRunDir() {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
+  return std::string("pot-verify-") + stamp;
+}
+
+json RecordJson(const verify::ChallengeRecord& r, verify::Distance distance) {
+  json j = {{"index", r.challenge.index},
+          {"prompt", r.challenge.prompt},
+          {"prompt_tokens", r.prompt_tokens},
+          {"continuation", r.continuation},
+          {"positions", r.score.positions},
+          {"score", r.score.score},
+          {"tv", r.score.mean_tv}};
+  if (distance == verify::Distance::kJensenShannon) j["js"] = r.score.mean_js;
+  j["kl"] = r.score.mean_kl;
+  j["top1_agreement"] = r.score.top1_agreement;
+  j["mean_abs_dnll"] = r.score.mean_abs_dnll;
+  j["lower"] = r.lower;
+  j["upper"] = r.upper;
+  j["seconds"] = r.seconds;
+  return j;
+}
+
+int RunVerify(const Args& args) {
+  Env* env = Env::Default();
+  verify::Options options;
+  Status s = Options(args, &options);
+  if (!s.ok()) return ReportError(s);
+  const std::string run_dir = args.Get("o").value_or(DefaultRunDir());
+  const std::string records_path = run_dir + "/challenges.jsonl";
+  if (env->FileExists(records_path)) {
+    return ReportError(Status::InvalidArgument(run_dir + " already holds a run; choose another -o"));
+  }
+  s = env->CreateDirs(run_dir);
+  challenge::KeyFile key;
+  bool fresh_key = false;
+  if (s.ok()) s = ResolveKey(args, env, run_dir, options.test.n_max, &key, &fresh_key);
+  if (!s.ok()) return ReportError(s);
+  // The commitment covers challenges 0..n_max-1 only.
+  options.test.n_max = std::min(options.test.n_max, key.n_max);
+  std::unique_ptr<challenge::Generator> gen;
+  s = challenge::NewGenerator(env, key.key, key.family, args.Get("corpus").value_or(""), &gen);
+  std::unique_ptr<WritableFile> records;
+  if (s.ok()) s = env->NewWritableFile(records_path, &records);
+  if (!s.ok()) return ReportError(s);
+  if (fresh_key) {
+    std::fprintf(stderr, "commitment %s (key in %s/run.key)\n", ToHex(key.commitment).c_str(), run_dir.c_str());
+  }
+
+  engine::Init(args.Has("verbose"));
+  const bool live = !args.Has("quiet") && ::isatty(2);
+  const auto& p = options.test;
+  auto on_record = [&](const verify::ChallengeRecord& r) -> Status {
+    POT_RETURN_IF_ERROR(records->Append(RecordJson(r, options.distance).dump() + "\n"));
+    POT_RETURN_IF_ERROR(records->Sync());
+    if (live) {
+      std::fprintf(stderr, "\r[%llu/%llu] score %.4f  bounds [%.4f, %.4f]  epsilon %.3g   ",
+                   static_cast<unsigned long long>(r.challenge.index + 1), static_cast<unsigned long long>(p.n_max),
+                   r.score.score, r.lower, r.upper, p.epsilon);
+    }
+    return Status::OK();
+  };
+  verify::Result result;
+  s = verify::Run(env, options, *gen, on_record, &result);
+  if (live) std::fprintf(stderr, "\n");
+  if (s.ok()) s = records->Close();
+  if (!s.ok()) return ReportError(s);
+
+  const double rate = result.seconds > 0 ? static_cast<double>(result.tokens_scored) / result.seconds : 0;
+  json j = {{"decision", stats::DecisionName(result.decision)},
+            {"n_used", result.n_used},
+            {"mean_score", result.mean},
+            {"lower", result.lower},
+            {"upper", result.upper},
+            {"params",
+             {{"mode", args.Get("mode").value_or("audit")}, {"alpha", p.alpha}, {"beta", p.beta},
+              {"epsilon", p.epsilon}, {"n_max", p.n_max}, {"distance", verify::DistanceName(options.distance)},
+              {"continuation_tokens", options.continuation_tokens},
+              {"cand_ubatch", options.candidate.context.n_ubatch},
+              {"cand_flash_attn", options.candidate.context.flash_attn}}},
+            {"reference", options.reference.path},
+            {"candidate", options.candidate.path},
+            {"vocab_sha256", result.ref_vocab_sha256},
+            {"commitment", ToHex(key.commitment)},
+            {"family", key.family.name},
+            {"seconds", result.seconds},
+            {"positions_scored", result.tokens_scored},
+            {"positions_per_second", rate},
+            {"run_dir", run_dir}};
+  s = WriteFileAtomically(env, run_dir + "/result.json", j.dump(2) + "\n");
+  if (!s.ok()) return ReportError(s);
+  if (args.Has("json")) {
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("decision    %s\n", stats::DecisionName(result.decision));
+    std::printf("challenges  %llu of at most %llu\n", static_cast<unsigned long long>(result.n_used),
+                static_cast<unsigned long long>(p.n_max));
+    std::printf("mean score  %.6f (%s)\n", result.mean, verify::DistanceName(options.distance));
+    std::printf("bounds      [%.6f, %.6f]  lower at alpha %g, upper at beta %g; epsilon %g\n", result.lower,
+                result.upper, p.alpha, p.beta, p.epsilon);
+    std::printf("time        %.1f s, %.0f positions/s per model\n", result.seconds, rate);
+    std::printf("run dir     %s\n", run_dir.c_str());
+  }
+  switch (result.decision) {
+    case stats::Decision::kSame: return kExitOk;
+    case stats::Decision::kDifferent: return kExitNegative;
+    case stats::Decision::kUndecided: break;
+  }
+  return kExitUndecided;
+}
+
+}  // namespace
+
+CommandSpec VerifyCommand() {
+  return {"verify",
+          "is the candidate the reference model? challenge both, score, and test sequentially until SAME/DIFFERENT",
+          "--ref A.gguf --cand B.gguf [--mode quick|audit|strict] [--key KEYFILE] [-o RUNDIR] [--json]",
+          {{"ref", true, "the reference model (GGUF)"},
+           {"cand", true, "the candidate model (GGUF)"},
+           {"mode", true, "preset of alpha, beta, epsilon, n_max: quick, audit (default) or strict"},
+           {"key", true, "challenge key file from 'pot challenge commit' (default: a fresh key for this run)"},
+           {"family", true, "with a fresh key: challenge family (default templates)"},
+           {"corpus", true, "corpus file for the corpus family"},
+           {"o", true, "run directory for the key, per-challenge records and result (default pot-verify-TIME)", 'o'},
+           {"alpha", true, "override the preset's alpha (false DIFFERENT rate)"},
+           {"beta", true, "override the preset's beta (false SAME rate)"},
+           {"epsilon", true, "override the preset's tolerance on the mean score"},
+           {"n-max", true, "override the preset's challenge budget"},
+           {"tokens", true, "continuation tokens the reference generates per challenge (default 0: the challenge text only)"},
+           {"distance", true, "tv (total variation, default) or js (normalized Jensen-Shannon)"},
+           {"threads", true, "CPU threads per model (default: all cores)"},
+           {"cand-ubatch", true, "candidate micro-batch size (numerics only; default 512)"},
+           {"cand-flash-attn", false, "candidate uses flash attention (numerics only)"},
+           {"json", false, "print one JSON object"},
+           {"quiet", false, "no live progress line"},
+           {"verbose", false, "show llama.cpp's log"}},
+          RunVerify};
+}
+
+}  // namespace pot::cli

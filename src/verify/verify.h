@@ -1,0 +1,62 @@
+// verify: is the candidate the reference model? Both models are loaded once and stay resident. For each
+// committed challenge the reference continues the challenge text greedily for K tokens, keeping its own
+// next-token distributions from that generation pass; the candidate reads the same tokens in one batched
+// teacher-forced pass. The per-challenge score (mean distance between the distributions) feeds the
+// anytime-valid sequential test, which stops at SAME, DIFFERENT, or UNDECIDED at the budget.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "challenge/challenge.h"
+#include "engine/engine.h"
+#include "stats/sequential.h"
+#include "verify/score.h"
+
+namespace pot::verify {
+
+struct ModelSide {
+  std::string path;
+  engine::ContextOptions context;  // micro-batch size, flash attention, threads: numerics, not identity
+};
+
+struct Options {
+  ModelSide reference, candidate;
+  stats::TestParams test;
+  Distance distance = Distance::kTotalVariation;
+  // K. 0 scores the challenge text alone: on the forge family it decides as fast, in as few challenges, at
+  // a third of the cost (docs/verify.md), and on large models it avoids K sequential decodes per challenge.
+  int continuation_tokens = 0;
+};
+
+struct ChallengeRecord {
+  challenge::Challenge challenge;
+  std::vector<int32_t> prompt_tokens;  // with BOS when the vocabulary adds one
+  std::vector<int32_t> continuation;   // the reference's greedy tokens
+  ChallengeScore score;
+  double lower = 0, upper = 1;         // the confidence sequence after this score
+  double seconds = 0;
+};
+
+struct Result {
+  stats::Decision decision = stats::Decision::kUndecided;
+  uint64_t n_used = 0;
+  double mean = 0, lower = 0, upper = 1;
+  double seconds = 0;
+  uint64_t tokens_scored = 0;  // positions scored by each model
+  std::string ref_vocab_sha256, cand_vocab_sha256;
+};
+
+// Refuses models whose vocabularies differ (pot info's vocab_sha256): their token ids do not name the
+// same strings, so comparing distributions id by id would be meaningless.
+Status CheckSameVocabulary(Env* env, const std::string& ref, const std::string& cand, Result* result);
+
+// Runs the test over challenges 0, 1, ... from gen until it decides or reaches test.n_max. on_record sees
+// every scored challenge as it completes (progress, run directory); an error it returns stops the run.
+// Any scoring failure stops the run with that failure: no score is ever made up.
+Status Run(Env* env, const Options& options, const challenge::Generator& gen,
+           const std::function<Status(const ChallengeRecord&)>& on_record, Result* result);
+
+}  // namespace pot::verify
