@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -124,30 +125,98 @@ Status MeanNll(llama_context* ctx, const std::vector<int32_t>& tokens, double* m
 
 namespace {
 
-// Appends softmax(logits) and its logarithm to out. Sums in double so a 150k-token vocabulary loses no
-// precision; one exp per entry.
+// e^x for x <= 0, written so the compiler vectorizes the loops that call it (no calls, no branches; this
+// file is built with -fno-trapping-math so the clamp becomes a vector max): x = n ln2 + r with
+// |r| <= ln2/2, e^r by its degree-6 Taylor polynomial (relative error < 2e-7), 2^n assembled in the
+// exponent bits. Arguments below -87 give e^-87 (1.6e-38) rather than subnormals: for a probability that
+// is zero to every printed digit, and the log-probabilities are computed from the logits, not from this.
+inline float ExpNonPositive(float x) {
+  constexpr float kLog2e = 1.44269504f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
+  const float xc = std::max(x, -87.0f);
+  const float n = (xc * kLog2e + kRound) - kRound;
+  const float r = (xc - n * kLn2Hi) - n * kLn2Lo;
+  const float poly =
+      1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return poly * scale;
+}
+
+// x86-64: an AVX2 clone is picked at load time where the CPU has it (8 floats per instruction, not 4).
+#if defined(__x86_64__) && defined(__GNUC__)
+#define POT_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define POT_VECTOR_CLONES
+#endif
+
+// Appends softmax(logits) and its logarithm to out: one vectorized exp per entry, the normalizer summed
+// in 16 float lanes and then in double. A non-finite logit fails the row; nothing is substituted.
+// The row's arithmetic, apart from the vector bookkeeping; returns the sum of e^(logit - max).
+POT_VECTOR_CLONES double ExpRow(const float* __restrict logits, float max_logit, int n_vocab, float* __restrict p) {
+  constexpr int kLanes = 16;
+  float lanes[kLanes] = {};
+  int v = 0;
+  for (; v + kLanes <= n_vocab; v += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      p[v + l] = ExpNonPositive(logits[v + l] - max_logit);
+      lanes[l] += p[v + l];
+    }
+  }
+  double sum = 0;
+  for (; v < n_vocab; ++v) {
+    p[v] = ExpNonPositive(logits[v] - max_logit);
+    sum += p[v];
+  }
+  for (float lane : lanes) sum += lane;
+  return sum;
+}
+
+POT_VECTOR_CLONES void NormalizeRow(const float* __restrict logits, float inv, float shift, int n_vocab,
+                                    float* __restrict p, float* __restrict logp) {
+  for (int v = 0; v < n_vocab; ++v) {
+    p[v] *= inv;
+    logp[v] = logits[v] - shift;
+  }
+}
+
+// The largest logit, or NaN when any logit is NaN or infinite (x - x is 0 exactly for finite x).
+POT_VECTOR_CLONES float MaxFiniteLogit(const float* __restrict logits, int n_vocab) {
+  constexpr int kLanes = 16;
+  float lanes[kLanes], bad[kLanes] = {};
+  for (int l = 0; l < kLanes; ++l) lanes[l] = logits[0];
+  int v = 0;
+  for (; v + kLanes <= n_vocab; v += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      lanes[l] = std::max(lanes[l], logits[v + l]);
+      bad[l] += logits[v + l] - logits[v + l];
+    }
+  }
+  float max_logit = logits[0], any_bad = 0;
+  for (; v < n_vocab; ++v) {
+    max_logit = std::max(max_logit, logits[v]);
+    any_bad += logits[v] - logits[v];
+  }
+  for (int l = 0; l < kLanes; ++l) {
+    max_logit = std::max(max_logit, lanes[l]);
+    any_bad += bad[l];
+  }
+  return any_bad == 0 ? max_logit : std::nanf("");
+}
+
 Status AppendSoftmax(const float* logits, int n_vocab, Distributions* out) {
   if (logits == nullptr) return Status::Internal("llama.cpp returned no logits");
-  float max_logit = logits[0];
-  for (int v = 1; v < n_vocab; ++v) max_logit = std::max(max_logit, logits[v]);
-  if (!std::isfinite(max_logit)) return Status::Internal("non-finite logits from llama.cpp");
+  const float max_logit = MaxFiniteLogit(logits, n_vocab);
+  if (std::isnan(max_logit)) return Status::Internal("non-finite logits from llama.cpp");
+  out->argmax.push_back(static_cast<int32_t>(std::find(logits, logits + n_vocab, max_logit) - logits));
   const size_t base = out->p.size();
   out->p.resize(base + static_cast<size_t>(n_vocab));
   out->logp.resize(base + static_cast<size_t>(n_vocab));
   float* p = out->p.data() + base;
   float* logp = out->logp.data() + base;
-  double sum = 0;
-  for (int v = 0; v < n_vocab; ++v) {
-    p[v] = std::exp(logits[v] - max_logit);
-    sum += p[v];
-  }
-  if (!std::isfinite(sum)) return Status::Internal("non-finite logits from llama.cpp");
-  const float inv = static_cast<float>(1 / sum);
-  const float log_sum = static_cast<float>(std::log(sum));
-  for (int v = 0; v < n_vocab; ++v) {
-    p[v] *= inv;
-    logp[v] = logits[v] - max_logit - log_sum;
-  }
+  const double sum = ExpRow(logits, max_logit, n_vocab, p);
+  NormalizeRow(logits, static_cast<float>(1 / sum), max_logit + static_cast<float>(std::log(sum)), n_vocab, p, logp);
   return Status::OK();
 }
 
@@ -199,19 +268,20 @@ Status GenerateGreedy(llama_context* ctx, const std::vector<int32_t>& prompt, in
                       std::vector<int32_t>* continuation, Distributions* out) {
   const llama_vocab* vocab = llama_model_get_vocab(llama_get_model(ctx));
   continuation->clear();
+  if (max_new == 0) {  // the prompt's own last row would predict nothing that is scored
+    if (prompt.size() < 2) return Status::InvalidArgument("a prompt of one token has no position to score");
+    return Forward(ctx, std::vector<int32_t>(prompt.begin(), prompt.end() - 1), out);
+  }
   POT_RETURN_IF_ERROR(Forward(ctx, prompt, out));
   std::vector<int32_t> sequence = prompt;
   while (static_cast<int>(continuation->size()) < max_new) {
-    const float* last = out->p_row(out->rows() - 1);
-    const int32_t next = static_cast<int32_t>(std::max_element(last, last + out->n_vocab) - last);
+    const int32_t next = out->argmax.back();
     continuation->push_back(next);
     sequence.push_back(next);
     if (llama_vocab_is_eog(vocab, next) || static_cast<int>(continuation->size()) == max_new) break;
     POT_RETURN_IF_ERROR(Decode(ctx, sequence, sequence.size() - 1, sequence.size(), true, out));
   }
-  // The final token is never decoded, so rows = |prompt| + |continuation| - 1; with no continuation the
-  // prompt's own last row predicts nothing that is scored.
-  if (continuation->empty()) out->pop_row();
+  // The final token is never decoded, so rows = |prompt| + |continuation| - 1.
   return Status::OK();
 }
 

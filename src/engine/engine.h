@@ -45,22 +45,40 @@ Status Tokenize(const llama_vocab* vocab, const std::string& text, bool add_bos,
 // context length (each window predicts its own tokens 1..n-1 from the preceding ones).
 Status MeanNll(llama_context* ctx, const std::vector<int32_t>& tokens, double* mean_nll, uint64_t* n_scored);
 
+// An allocator that leaves new elements uninitialized: rows of 100k+ floats are written in full right after
+// they are appended, so zero-filling them first would only cost time.
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using FloatBuffer = std::vector<float, UninitializedAllocator<float>>;
+
 // Next-token distributions over the full vocabulary at consecutive positions: row i is the model's
 // distribution for the token after the first i+1 tokens it was given, kept both as probabilities and as
-// natural-log probabilities so that distances need no transcendental function per entry.
+// natural-log probabilities so that distances need no transcendental function per entry, plus each
+// row's most likely token.
 struct Distributions {
   int n_vocab = 0;
-  std::vector<float> logp, p;  // rows() x n_vocab each, row-major
-  size_t rows() const { return n_vocab == 0 ? 0 : p.size() / static_cast<size_t>(n_vocab); }
+  FloatBuffer logp, p;          // rows() x n_vocab each, row-major
+  std::vector<int32_t> argmax;  // per row; the lowest id among equal maxima
+  size_t rows() const { return argmax.size(); }
   const float* logp_row(size_t i) const { return logp.data() + i * static_cast<size_t>(n_vocab); }
   const float* p_row(size_t i) const { return p.data() + i * static_cast<size_t>(n_vocab); }
   void clear() {
     logp.clear();
     p.clear();
-  }
-  void pop_row() {
-    logp.resize(logp.size() - static_cast<size_t>(n_vocab));
-    p.resize(p.size() - static_cast<size_t>(n_vocab));
+    argmax.clear();
   }
 };
 

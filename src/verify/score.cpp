@@ -13,12 +13,29 @@ struct PositionDistances {
 
 // TV and KL from stored probabilities and log-probabilities: no transcendental per entry. JS needs
 // log((p+q)/2) per entry, so it is computed only when it is the score.
-PositionDistances Distances(const float* p, const float* lp, const float* q, const float* lq, int n_vocab,
-                            bool with_js) {
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+PositionDistances Distances(const float* __restrict p, const float* __restrict lp, const float* __restrict q,
+                            const float* __restrict lq, int n_vocab, bool with_js) {
+  // 16 float lanes per sum so the loop vectorizes; the lanes are added in double at the end.
+  constexpr int kLanes = 16;
+  float tv_lanes[kLanes] = {}, kl_lanes[kLanes] = {};
+  int v = 0;
+  for (; v + kLanes <= n_vocab; v += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      tv_lanes[l] += std::abs(p[v + l] - q[v + l]);
+      kl_lanes[l] += p[v + l] * (lp[v + l] - lq[v + l]);
+    }
+  }
   double tv = 0, kl = 0;
-  for (int v = 0; v < n_vocab; ++v) {
+  for (; v < n_vocab; ++v) {
     tv += std::abs(p[v] - q[v]);
     kl += p[v] * (lp[v] - lq[v]);
+  }
+  for (int l = 0; l < kLanes; ++l) {
+    tv += tv_lanes[l];
+    kl += kl_lanes[l];
   }
   PositionDistances d;
   d.tv = 0.5 * tv;
@@ -72,9 +89,7 @@ Status ScoreChallenge(const engine::Distributions& ref, const engine::Distributi
     s.mean_tv += tv;
     s.mean_js += js;
     s.mean_kl += d.kl;
-    if (std::max_element(p, p + ref.n_vocab) - p == std::max_element(q, q + cand.n_vocab) - q) {
-      s.top1_agreement += 1;
-    }
+    s.top1_agreement += ref.argmax[i] == cand.argmax[i];
     const int32_t t = targets[i];
     if (t < 0 || t >= ref.n_vocab) return Status::Internal("scored token id " + std::to_string(t) + " out of range");
     s.mean_abs_dnll += std::abs(static_cast<double>(lp[t]) - static_cast<double>(lq[t]));

@@ -59,9 +59,6 @@ Status Run(Env* env, const Options& options, const challenge::Generator& gen,
     ChallengeRecord rec;
     POT_RETURN_IF_ERROR(gen.Generate(test.cs().n(), &rec.challenge));
     POT_RETURN_IF_ERROR(engine::Tokenize(vocab, rec.challenge.prompt, add_bos, &rec.prompt_tokens));
-    if (rec.prompt_tokens.size() < 2 && options.continuation_tokens == 0) {
-      return Status::InvalidArgument("challenge " + std::to_string(rec.challenge.index) + " has too few tokens to score");
-    }
     auto fail = [&rec](const Status& s) { return s.WithContext("challenge " + std::to_string(rec.challenge.index)); };
     Status s = engine::GenerateGreedy(ref.context.get(), rec.prompt_tokens, options.continuation_tokens,
                                       &rec.continuation, &ref_lp);

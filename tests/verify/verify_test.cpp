@@ -52,6 +52,7 @@ TEST(Engine, GenerationRowsMatchOneTeacherForcedPass) {
     if (i + 1 >= prompt.size()) {
       const size_t j = i + 1 - prompt.size();
       EXPECT_EQ(std::max_element(q, q + forced.n_vocab) - q, continuation[j]) << "position " << i;
+      EXPECT_EQ(forced.argmax[i], continuation[j]) << "position " << i;
     }
   }
 }
@@ -63,6 +64,8 @@ TEST(Score, MatchesHandComputedDistances) {
   b.p = {0.2f, 0.3f, 0.5f, 1.0f, 0.0f, 0.0f};
   // As llama.cpp's softmax gives them: probabilities that underflow to 0 keep a finite log.
   for (auto* d : {&a, &b}) d->logp = {std::log(d->p[0]), std::log(d->p[1]), std::log(d->p[2]), 0.0f, -200.0f, -200.0f};
+  a.argmax = {0, 0};
+  b.argmax = {2, 0};
   verify::ChallengeScore s;
   ASSERT_TRUE(verify::ScoreChallenge(a, b, {0, 0}, verify::Distance::kJensenShannon, &s).ok());
   EXPECT_NEAR(s.mean_tv, (0.3 + 0.0) / 2, 1e-6);
