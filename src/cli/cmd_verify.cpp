@@ -104,6 +104,10 @@ int RunVerify(const Args& args) {
   verify::Options options;
   Status s = Options(args, &options);
   if (!s.ok()) return ReportError(s);
+  // Refuse incomparable models before any key is made or directory written.
+  verify::Result result;
+  s = verify::CheckSameVocabulary(env, options.reference.path, options.candidate.path, &result);
+  if (!s.ok()) return ReportError(s);
   const std::string run_dir = args.Get("o").value_or(DefaultRunDir());
   const std::string records_path = run_dir + "/challenges.jsonl";
   if (env->FileExists(records_path)) {
@@ -138,7 +142,6 @@ int RunVerify(const Args& args) {
     }
     return Status::OK();
   };
-  verify::Result result;
   s = verify::Run(env, options, *gen, on_record, &result);
   if (live) std::fprintf(stderr, "\n");
   if (s.ok()) s = records->Close();

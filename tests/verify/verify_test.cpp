@@ -133,6 +133,8 @@ TEST(VerifyAcceptance, DifferentVocabulariesAreRefused) {
   auto r = RunPot("verify --ref " + Member("base") + " --cand " + Member("other-tokenizer") + " -o " + dir.File("run"));
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("different vocabularies"), std::string::npos) << r.err;
+  EXPECT_EQ(test::CountLines(r.err), 1) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("run"))) << "refused before any key or directory is made";
 }
 
 // A model whose output norm is NaN makes every logit NaN: the run stops with the challenge named, exit 4,
