@@ -41,5 +41,7 @@ CommandSpec HashCommand();
 CommandSpec ProofCommand();
 CommandSpec DiffCommand();
 CommandSpec VerifyCommand();
+CommandSpec KeygenCommand();
+CommandSpec AuditCommand();
 
 }  // namespace pot::cli

@@ -3,11 +3,16 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "challenge/challenge.h"
 #include "cli/cli.h"
+#include "cli/progress.h"
+#include "crypto/ed25519.h"
 #include "crypto/hmac.h"
+#include "evidence/bundle.h"
+#include "manifest/manifest.h"
 #include "verify/verify.h"
 
 namespace pot::cli {
@@ -81,22 +86,54 @@ std::string DefaultRunDir() {
   return std::string("pot-verify-") + stamp;
 }
 
-json RecordJson(const verify::ChallengeRecord& r, verify::Distance distance) {
-  json j = {{"index", r.challenge.index},
-          {"prompt", r.challenge.prompt},
-          {"prompt_tokens", r.prompt_tokens},
-          {"continuation", r.continuation},
-          {"positions", r.score.positions},
-          {"score", r.score.score},
-          {"tv", r.score.mean_tv}};
-  if (distance == verify::Distance::kJensenShannon) j["js"] = r.score.mean_js;
-  j["kl"] = r.score.mean_kl;
-  j["top1_agreement"] = r.score.top1_agreement;
-  j["mean_abs_dnll"] = r.score.mean_abs_dnll;
-  j["lower"] = r.lower;
-  j["upper"] = r.upper;
-  j["seconds"] = r.seconds;
-  return j;
+// Names and digests of a model's files and its weight manifest's roots, for the transcript header.
+Status DescribeModel(Env* env, const std::string& path, bool quiet, evidence::ModelRef* out) {
+  ProgressBar bar("hashing " + path, quiet);
+  manifest::HashOptions options;
+  options.file_digest = true;
+  options.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
+  manifest::Manifest m;
+  POT_RETURN_IF_ERROR(manifest::HashModel(env, path, options, &m));
+  for (const auto& shard : m.shards) {
+    out->files.push_back(shard.file);
+    out->file_sha256s.push_back(shard.file_sha256);
+  }
+  out->manifest_root = m.root;
+  out->weights_root = m.weights_root;
+  return Status::OK();
+}
+
+evidence::Header MakeHeader(const verify::Options& o, const challenge::KeyFile& key, const std::string& vocab_sha256) {
+  evidence::Header h;
+  h.pot_version = POT_VERSION;
+  h.llama_commit = POT_LLAMA_COMMIT;
+  h.vocab_sha256 = vocab_sha256;
+  h.commitment = ToHex(key.commitment);
+  h.family = key.family.name;
+  h.family_params = key.family.params;
+  h.n_max_committed = key.n_max;
+  h.test = o.test;
+  h.distance = o.distance;
+  h.continuation_tokens = o.continuation_tokens;
+  h.cand_ubatch = o.candidate.context.n_ubatch;
+  h.cand_flash_attn = o.candidate.context.flash_attn;
+  h.topk = o.topk;
+  return h;
+}
+
+evidence::Record MakeRecord(const verify::ChallengeRecord& r) {
+  evidence::Record e;
+  e.index = r.challenge.index;
+  e.prompt = r.challenge.prompt;
+  e.tag = ToHex(r.challenge.tag);
+  e.prompt_tokens = r.prompt_tokens;
+  e.continuation = r.continuation;
+  e.topk_sha256 = r.topk_sha256;
+  e.score = r.score;
+  e.lower = r.lower;
+  e.upper = r.upper;
+  e.seconds = r.seconds;
+  return e;
 }
 
 int RunVerify(const Args& args) {
@@ -108,9 +145,15 @@ int RunVerify(const Args& args) {
   verify::Result result;
   s = verify::CheckSameVocabulary(env, options.reference.path, options.candidate.path, &result);
   if (!s.ok()) return ReportError(s);
+  std::optional<SigningKey> signer;
+  if (auto path = args.Get("sign")) {
+    signer.emplace();
+    s = ReadSigningKey(env, *path, &*signer);
+    if (!s.ok()) return ReportError(s);
+  }
   const std::string run_dir = args.Get("o").value_or(DefaultRunDir());
-  const std::string records_path = run_dir + "/challenges.jsonl";
-  if (env->FileExists(records_path)) {
+  const std::string transcript_path = run_dir + "/transcript.jsonl";
+  if (env->FileExists(transcript_path)) {
     return ReportError(Status::InvalidArgument(run_dir + " already holds a run; choose another -o"));
   }
   s = env->CreateDirs(run_dir);
@@ -122,19 +165,24 @@ int RunVerify(const Args& args) {
   options.test.n_max = std::min(options.test.n_max, key.n_max);
   std::unique_ptr<challenge::Generator> gen;
   s = challenge::NewGenerator(env, key.key, key.family, args.Get("corpus").value_or(""), &gen);
-  std::unique_ptr<WritableFile> records;
-  if (s.ok()) s = env->NewWritableFile(records_path, &records);
   if (!s.ok()) return ReportError(s);
   if (fresh_key) {
     std::fprintf(stderr, "commitment %s (key in %s/run.key)\n", ToHex(key.commitment).c_str(), run_dir.c_str());
   }
+  // The transcript header names both models by their weight manifests.
+  evidence::Header header = MakeHeader(options, key, result.ref_vocab_sha256);
+  s = DescribeModel(env, options.reference.path, args.Has("quiet"), &header.reference);
+  if (s.ok()) s = DescribeModel(env, options.candidate.path, args.Has("quiet"), &header.candidate);
+  evidence::TranscriptWriter transcript;
+  if (s.ok()) s = transcript.Open(env, transcript_path);
+  if (s.ok()) s = transcript.Append(evidence::HeaderLine(header));
+  if (!s.ok()) return ReportError(s);
 
   engine::Init(args.Has("verbose"));
   const bool live = !args.Has("quiet") && ::isatty(2);
   const auto& p = options.test;
   auto on_record = [&](const verify::ChallengeRecord& r) -> Status {
-    POT_RETURN_IF_ERROR(records->Append(RecordJson(r, options.distance).dump() + "\n"));
-    POT_RETURN_IF_ERROR(records->Sync());
+    POT_RETURN_IF_ERROR(transcript.Append(evidence::RecordLine(MakeRecord(r), options.distance)));
     if (live) {
       std::fprintf(stderr, "\r[%llu/%llu] score %.4f  bounds [%.4f, %.4f]  epsilon %.3g   ",
                    static_cast<unsigned long long>(r.challenge.index + 1), static_cast<unsigned long long>(p.n_max),
@@ -144,7 +192,17 @@ int RunVerify(const Args& args) {
   };
   s = verify::Run(env, options, *gen, on_record, &result);
   if (live) std::fprintf(stderr, "\n");
-  if (s.ok()) s = records->Close();
+  evidence::Claim claim;
+  claim.header = header;
+  claim.outcome = {result.decision, result.n_used, result.mean, result.lower, result.upper, result.seconds};
+  if (s.ok()) s = transcript.Append(evidence::OutcomeLine(claim.outcome));
+  if (s.ok()) s = transcript.Close();
+  claim.key_hex = HexOf(key.key);
+  claim.transcript_root = evidence::TranscriptRoot(transcript.lines());
+  claim.transcript_size = transcript.lines().size();
+  std::string bundle;
+  if (s.ok() && signer) s = evidence::MakeBundle(*signer, claim, transcript.lines(), &bundle);
+  if (s.ok() && signer) s = WriteFileAtomically(env, run_dir + "/bundle.json", bundle);
   if (!s.ok()) return ReportError(s);
 
   const double rate = result.seconds > 0 ? static_cast<double>(result.tokens_scored) / result.seconds : 0;
@@ -167,6 +225,10 @@ int RunVerify(const Args& args) {
             {"seconds", result.seconds},
             {"positions_scored", result.tokens_scored},
             {"positions_per_second", rate},
+            {"transcript_root", claim.transcript_root},
+            {"reference_manifest_root", header.reference.manifest_root},
+            {"candidate_manifest_root", header.candidate.manifest_root},
+            {"bundle", signer ? run_dir + "/bundle.json" : ""},
             {"run_dir", run_dir}};
   s = WriteFileAtomically(env, run_dir + "/result.json", j.dump(2) + "\n");
   if (!s.ok()) return ReportError(s);
@@ -180,7 +242,8 @@ int RunVerify(const Args& args) {
     std::printf("bounds      [%.6f, %.6f]  lower at alpha %g, upper at beta %g; epsilon %g\n", result.lower,
                 result.upper, p.alpha, p.beta, p.epsilon);
     std::printf("time        %.1f s, %.0f positions/s per model\n", result.seconds, rate);
-    std::printf("run dir     %s\n", run_dir.c_str());
+    std::printf("transcript  %s (root %s)\n", transcript_path.c_str(), claim.transcript_root.c_str());
+    if (signer) std::printf("bundle      %s/bundle.json (signed by %s)\n", run_dir.c_str(), KeyId(signer->public_raw).c_str());
   }
   switch (result.decision) {
     case stats::Decision::kSame: return kExitOk;
@@ -195,14 +258,15 @@ int RunVerify(const Args& args) {
 CommandSpec VerifyCommand() {
   return {"verify",
           "is the candidate the reference model? challenge both, score, and test sequentially until SAME/DIFFERENT",
-          "--ref A.gguf --cand B.gguf [--mode quick|audit|strict] [--key KEYFILE] [-o RUNDIR] [--json]",
+          "--ref A.gguf --cand B.gguf [--mode quick|audit|strict] [--key KEYFILE] [--sign SIGNKEY] [-o RUNDIR] [--json]",
           {{"ref", true, "the reference model (GGUF)"},
            {"cand", true, "the candidate model (GGUF)"},
            {"mode", true, "preset of alpha, beta, epsilon, n_max: quick, audit (default) or strict"},
            {"key", true, "challenge key file from 'pot challenge commit' (default: a fresh key for this run)"},
            {"family", true, "with a fresh key: challenge family (default templates)"},
            {"corpus", true, "corpus file for the corpus family"},
-           {"o", true, "run directory for the key, per-challenge records and result (default pot-verify-TIME)", 'o'},
+           {"o", true, "run directory for the key, transcript, result and bundle (default pot-verify-TIME)", 'o'},
+           {"sign", true, "sign an evidence bundle with this Ed25519 key (pot keygen) into RUNDIR/bundle.json"},
            {"alpha", true, "override the preset's alpha (false DIFFERENT rate)"},
            {"beta", true, "override the preset's beta (false SAME rate)"},
            {"epsilon", true, "override the preset's tolerance on the mean score"},

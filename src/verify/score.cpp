@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
+
+#include "crypto/sha256.h"
 
 namespace pot::verify {
 namespace {
@@ -64,6 +67,28 @@ Status IntoUnitInterval(double* x, const char* what) {
   return Status::OK();
 }
 
+void PutU32(Sha256& h, uint32_t v) {
+  const std::string b = U32Le(v);
+  h.Update(b);
+}
+
+// The k most likely ids of a row, by log-probability descending and id ascending.
+void TopK(const float* logp, int n_vocab, int k, std::vector<int32_t>* ids) {
+  ids->clear();
+  auto better = [logp](int32_t a, int32_t b) { return logp[a] > logp[b] || (logp[a] == logp[b] && a < b); };
+  for (int32_t v = 0; v < n_vocab; ++v) {
+    if (static_cast<int>(ids->size()) < k) {
+      ids->push_back(v);
+      std::push_heap(ids->begin(), ids->end(), better);
+    } else if (better(v, ids->front())) {
+      std::pop_heap(ids->begin(), ids->end(), better);
+      ids->back() = v;
+      std::push_heap(ids->begin(), ids->end(), better);
+    }
+  }
+  std::sort(ids->begin(), ids->end(), better);
+}
+
 }  // namespace
 
 const char* DistanceName(Distance d) { return d == Distance::kTotalVariation ? "tv" : "js"; }
@@ -105,6 +130,26 @@ Status ScoreChallenge(const engine::Distributions& ref, const engine::Distributi
   if (!std::isfinite(s.mean_kl) || !std::isfinite(s.mean_abs_dnll)) return Status::Internal("non-finite diagnostics");
   *out = s;
   return Status::OK();
+}
+
+std::string TopKDigest(const engine::Distributions& ref, const engine::Distributions& cand, int k) {
+  Sha256 h;
+  h.UpdateLengthPrefixed("pot.topk.v1");
+  PutU32(h, static_cast<uint32_t>(k));
+  std::vector<int32_t> ids;
+  for (size_t row = 0; row < ref.rows(); ++row) {
+    for (const engine::Distributions* d : {&ref, &cand}) {
+      const float* logp = d->logp_row(row);
+      TopK(logp, d->n_vocab, k, &ids);
+      for (int32_t id : ids) {
+        PutU32(h, static_cast<uint32_t>(id));
+        uint32_t bits;
+        std::memcpy(&bits, &logp[id], 4);
+        PutU32(h, bits);
+      }
+    }
+  }
+  return ToHex(h.Final());
 }
 
 }  // namespace pot::verify

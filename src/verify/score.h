@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engine/engine.h"
@@ -31,5 +32,10 @@ Status ScoreChallenge(const engine::Distributions& ref, const engine::Distributi
                       Distance distance, ChallengeScore* out);
 
 const char* DistanceName(Distance d);
+
+// SHA-256 (hex) over both models' top-k next-token log-probabilities at every scored position:
+//   lp("pot.topk.v1") || u32le(k) || for each position: for reference then candidate: k x (u32le id, f32le logp)
+// sorted by log-probability descending, ties by id ascending. Recorded per challenge in the transcript.
+std::string TopKDigest(const engine::Distributions& ref, const engine::Distributions& cand, int k);
 
 }  // namespace pot::verify

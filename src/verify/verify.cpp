@@ -12,16 +12,6 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-struct LoadedModel {
-  engine::ModelPtr model;
-  engine::ContextPtr context;
-};
-
-Status Load(const ModelSide& side, LoadedModel* out) {
-  POT_RETURN_IF_ERROR(engine::LoadModel(side.path, {}, &out->model));
-  return engine::NewContext(out->model.get(), side.context, &out->context);
-}
-
 }  // namespace
 
 Status CheckSameVocabulary(Env* env, const std::string& ref, const std::string& cand, Result* result) {
@@ -41,40 +31,55 @@ Status CheckSameVocabulary(Env* env, const std::string& ref, const std::string& 
   return Status::OK();
 }
 
+Status Scorer::Open(const Options& options, std::unique_ptr<Scorer>* out) {
+  auto scorer = std::unique_ptr<Scorer>(new Scorer(options));
+  POT_RETURN_IF_ERROR(engine::LoadModel(options.reference.path, {}, &scorer->ref_model_));
+  POT_RETURN_IF_ERROR(engine::NewContext(scorer->ref_model_.get(), options.reference.context, &scorer->ref_ctx_));
+  POT_RETURN_IF_ERROR(engine::LoadModel(options.candidate.path, {}, &scorer->cand_model_));
+  POT_RETURN_IF_ERROR(engine::NewContext(scorer->cand_model_.get(), options.candidate.context, &scorer->cand_ctx_));
+  *out = std::move(scorer);
+  return Status::OK();
+}
+
+Status Scorer::Score(const challenge::Challenge& challenge, ChallengeRecord* rec) {
+  const auto t0 = std::chrono::steady_clock::now();
+  rec->challenge = challenge;
+  const llama_vocab* vocab = llama_model_get_vocab(ref_model_.get());
+  auto fail = [&challenge](const Status& s) { return s.WithContext("challenge " + std::to_string(challenge.index)); };
+  Status s = engine::Tokenize(vocab, challenge.prompt, llama_vocab_get_add_bos(vocab), &rec->prompt_tokens);
+  if (s.ok()) {
+    s = engine::GenerateGreedy(ref_ctx_.get(), rec->prompt_tokens, options_.continuation_tokens, &rec->continuation,
+                               &ref_dist_);
+  }
+  if (!s.ok()) return fail(s);
+  sequence_ = rec->prompt_tokens;
+  sequence_.insert(sequence_.end(), rec->continuation.begin(), rec->continuation.end());
+  targets_.assign(sequence_.begin() + 1, sequence_.end());
+  sequence_.pop_back();  // the last token is only ever a target
+  s = engine::Forward(cand_ctx_.get(), sequence_, &cand_dist_);
+  if (s.ok()) s = ScoreChallenge(ref_dist_, cand_dist_, targets_, options_.distance, &rec->score);
+  if (!s.ok()) return fail(s);
+  rec->topk_sha256 = TopKDigest(ref_dist_, cand_dist_, options_.topk);
+  rec->seconds = SecondsSince(t0);
+  return Status::OK();
+}
+
 Status Run(Env* env, const Options& options, const challenge::Generator& gen,
            const std::function<Status(const ChallengeRecord&)>& on_record, Result* result) {
   const auto start = std::chrono::steady_clock::now();
   POT_RETURN_IF_ERROR(CheckSameVocabulary(env, options.reference.path, options.candidate.path, result));
-  LoadedModel ref, cand;
-  POT_RETURN_IF_ERROR(Load(options.reference, &ref));
-  POT_RETURN_IF_ERROR(Load(options.candidate, &cand));
-  const llama_vocab* vocab = llama_model_get_vocab(ref.model.get());
-  const bool add_bos = llama_vocab_get_add_bos(vocab);
-
+  std::unique_ptr<Scorer> scorer;
+  POT_RETURN_IF_ERROR(Scorer::Open(options, &scorer));
   stats::SequentialTest test(options.test);
-  engine::Distributions ref_lp, cand_lp;
-  std::vector<int32_t> sequence, targets;
   while (!test.done()) {
-    const auto t0 = std::chrono::steady_clock::now();
+    challenge::Challenge c;
+    POT_RETURN_IF_ERROR(gen.Generate(test.cs().n(), &c));
     ChallengeRecord rec;
-    POT_RETURN_IF_ERROR(gen.Generate(test.cs().n(), &rec.challenge));
-    POT_RETURN_IF_ERROR(engine::Tokenize(vocab, rec.challenge.prompt, add_bos, &rec.prompt_tokens));
-    auto fail = [&rec](const Status& s) { return s.WithContext("challenge " + std::to_string(rec.challenge.index)); };
-    Status s = engine::GenerateGreedy(ref.context.get(), rec.prompt_tokens, options.continuation_tokens,
-                                      &rec.continuation, &ref_lp);
-    if (!s.ok()) return fail(s);
-    sequence = rec.prompt_tokens;
-    sequence.insert(sequence.end(), rec.continuation.begin(), rec.continuation.end());
-    targets.assign(sequence.begin() + 1, sequence.end());
-    sequence.pop_back();  // the last token is only ever a target
-    s = engine::Forward(cand.context.get(), sequence, &cand_lp);
-    if (s.ok()) s = ScoreChallenge(ref_lp, cand_lp, targets, options.distance, &rec.score);
+    POT_RETURN_IF_ERROR(scorer->Score(c, &rec));
     stats::Decision decision;
-    if (s.ok()) s = test.Add(rec.score.score, &decision);
-    if (!s.ok()) return fail(s);
+    POT_RETURN_IF_ERROR(test.Add(rec.score.score, &decision).WithContext("challenge " + std::to_string(c.index)));
     rec.lower = test.cs().lower();
     rec.upper = test.cs().upper();
-    rec.seconds = SecondsSince(t0);
     result->tokens_scored += rec.score.positions;
     POT_RETURN_IF_ERROR(on_record(rec));
   }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ struct Options {
   // K. 0 scores the challenge text alone: on the forge family it decides as fast, in as few challenges, at
   // a third of the cost (docs/verify.md), and on large models it avoids K sequential decodes per challenge.
   int continuation_tokens = 0;
+  int topk = 8;  // k of each record's top-k digest (TopKDigest)
 };
 
 struct ChallengeRecord {
@@ -36,6 +38,7 @@ struct ChallengeRecord {
   std::vector<int32_t> prompt_tokens;  // with BOS when the vocabulary adds one
   std::vector<int32_t> continuation;   // the reference's greedy tokens
   ChallengeScore score;
+  std::string topk_sha256;             // TopKDigest of both models' distributions
   double lower = 0, upper = 1;         // the confidence sequence after this score
   double seconds = 0;
 };
@@ -52,6 +55,23 @@ struct Result {
 // Refuses models whose vocabularies differ (pot info's vocab_sha256): their token ids do not name the
 // same strings, so comparing distributions id by id would be meaningless.
 Status CheckSameVocabulary(Env* env, const std::string& ref, const std::string& cand, Result* result);
+
+// Both models, loaded once, and the scoring of one challenge at a time (what Run does per challenge, and
+// what pot audit --rescore repeats). Fails, naming the challenge, rather than return an invented score.
+class Scorer {
+ public:
+  static Status Open(const Options& options, std::unique_ptr<Scorer>* out);
+  // Fills everything in rec but the confidence bounds.
+  Status Score(const challenge::Challenge& challenge, ChallengeRecord* rec);
+
+ private:
+  explicit Scorer(const Options& options) : options_(options) {}
+  Options options_;
+  engine::ModelPtr ref_model_, cand_model_;
+  engine::ContextPtr ref_ctx_, cand_ctx_;
+  engine::Distributions ref_dist_, cand_dist_;  // reused across challenges
+  std::vector<int32_t> sequence_, targets_;
+};
 
 // Runs the test over challenges 0, 1, ... from gen until it decides or reaches test.n_max. on_record sees
 // every scored challenge as it completes (progress, run directory); an error it returns stops the run.

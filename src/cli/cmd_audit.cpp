@@ -1,0 +1,98 @@
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "audit/audit.h"
+#include "cli/cli.h"
+#include "crypto/ed25519.h"
+#include "engine/engine.h"
+
+namespace pot::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+int RunKeygen(const Args& args) {
+  auto out = args.Get("o");
+  if (!out || !args.positionals().empty()) return ReportError(Status::InvalidArgument("keygen needs -o KEYFILE"));
+  Env* env = Env::Default();
+  const std::string pub = *out + ".pub";
+  if (env->FileExists(*out) || env->FileExists(pub)) {
+    return ReportError(Status::InvalidArgument(*out + " or " + pub + " exists; pot never overwrites a key"));
+  }
+  SigningKey key;
+  Status s = GenerateSigningKey(&key);
+  if (s.ok()) s = WriteFileAtomically(env, *out, key.private_pem, 0600);
+  if (s.ok()) s = WriteFileAtomically(env, pub, PublicKeyPem(key.public_raw));
+  if (!s.ok()) return ReportError(s);
+  std::printf("key id %s\n", KeyId(key.public_raw).c_str());
+  std::fprintf(stderr, "private key %s (mode 0600), public key %s: give auditors the .pub\n", out->c_str(), pub.c_str());
+  return kExitOk;
+}
+
+int RunAudit(const Args& args) {
+  if (args.positionals().size() != 1) return ReportError(Status::InvalidArgument("audit needs one BUNDLE"));
+  Env* env = Env::Default();
+  audit::Options options;
+  Status s;
+  if (auto trust = args.Get("trust")) {
+    options.trusted_key.emplace();
+    s = ReadPublicKey(env, *trust, &*options.trusted_key);
+  }
+  options.corpus_path = args.Get("corpus").value_or("");
+  if (auto models = args.Get("models")) {
+    const size_t comma = models->find(',');
+    if (comma == std::string::npos) return ReportError(Status::InvalidArgument("--models needs REF.gguf,CAND.gguf"));
+    options.models.emplace(models->substr(0, comma), models->substr(comma + 1));
+  }
+  options.rescore = args.Has("rescore");
+  if (options.rescore && !options.models) return ReportError(Status::InvalidArgument("--rescore needs --models"));
+  uint64_t threads = 0;
+  if (s.ok()) s = args.GetU64("threads", 0, &threads);
+  options.threads = static_cast<int>(threads);
+  std::string text;
+  if (s.ok()) s = ReadFileToString(env, args.positionals()[0], &text);
+  if (options.rescore) engine::Init(args.Has("verbose"));
+  audit::Report report;
+  if (s.ok()) s = audit::AuditBundle(env, text, options, &report);
+  if (!s.ok()) return ReportError(s);
+  const bool passed = report.passed();
+  if (args.Has("json")) {
+    json checks = json::array();
+    for (const auto& c : report.checks) checks.push_back({{"check", c.name}, {"passed", c.passed}, {"detail", c.detail}});
+    json j = {{"passed", passed}, {"checks", checks}};
+    if (report.transcript.finished) {
+      j["decision"] = stats::DecisionName(report.transcript.outcome.decision);
+      j["n_used"] = report.transcript.outcome.n_used;
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    for (const auto& c : report.checks) {
+      std::printf("%s  %-28s %s\n", c.passed ? "PASS" : "FAIL", c.name.c_str(), c.detail.c_str());
+    }
+    std::printf("%s\n", passed ? "AUDIT PASSED" : "AUDIT FAILED");
+  }
+  return passed ? kExitOk : kExitNegative;
+}
+
+}  // namespace
+
+CommandSpec KeygenCommand() {
+  return {"keygen", "make an Ed25519 signing key for evidence bundles (KEYFILE, mode 0600, and KEYFILE.pub)",
+          "-o KEYFILE", {{"o", true, "where to write the private key", 'o'}}, RunKeygen};
+}
+
+CommandSpec AuditCommand() {
+  return {"audit",
+          "re-check a signed evidence bundle offline: signature, signer, commitment, challenges, transcript, decision",
+          "BUNDLE --trust PUBKEY [--models REF.gguf,CAND.gguf [--rescore]] [--corpus FILE] [--json]",
+          {{"trust", true, "the signer's public key (KEYFILE.pub from pot keygen); without it the audit fails"},
+           {"models", true, "REF.gguf,CAND.gguf: check their weight manifests against the bundle"},
+           {"rescore", false, "with --models: recompute every score (tolerance 1e-3)"},
+           {"corpus", true, "the corpus file, for bundles whose challenges come from a corpus"},
+           {"threads", true, "threads for hashing and rescoring (default: all cores)"},
+           {"json", false, "print one JSON object"},
+           {"verbose", false, "show llama.cpp's log while rescoring"}},
+          RunAudit};
+}
+
+}  // namespace pot::cli

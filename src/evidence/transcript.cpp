@@ -1,0 +1,194 @@
+#include "evidence/transcript.h"
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/sha256.h"
+#include "merkle/merkle.h"
+
+namespace pot::evidence {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json ModelJson(const ModelRef& m) {
+  return {{"files", m.files}, {"file_sha256", m.file_sha256s}, {"manifest_root", m.manifest_root},
+          {"weights_root", m.weights_root}};
+}
+
+ModelRef ModelFrom(const json& j) {
+  ModelRef m;
+  m.files = j.at("files").get<std::vector<std::string>>();
+  m.file_sha256s = j.at("file_sha256").get<std::vector<std::string>>();
+  m.manifest_root = j.at("manifest_root").get<std::string>();
+  m.weights_root = j.at("weights_root").get<std::string>();
+  if (m.files.empty() || m.files.size() != m.file_sha256s.size()) throw std::invalid_argument("model files");
+  return m;
+}
+
+stats::Decision DecisionFrom(const std::string& name) {
+  for (auto d : {stats::Decision::kSame, stats::Decision::kDifferent, stats::Decision::kUndecided}) {
+    if (name == stats::DecisionName(d)) return d;
+  }
+  throw std::invalid_argument("unknown decision '" + name + "'");
+}
+
+verify::Distance DistanceFrom(const std::string& name) {
+  for (auto d : {verify::Distance::kTotalVariation, verify::Distance::kJensenShannon}) {
+    if (name == verify::DistanceName(d)) return d;
+  }
+  throw std::invalid_argument("unknown distance '" + name + "'");
+}
+
+Header HeaderFrom(const json& j) {
+  if (j.at("version").get<int>() != kTranscriptVersion) throw std::invalid_argument("unsupported transcript version");
+  Header h;
+  h.pot_version = j.at("pot_version").get<std::string>();
+  h.llama_commit = j.at("llama_commit").get<std::string>();
+  h.reference = ModelFrom(j.at("reference"));
+  h.candidate = ModelFrom(j.at("candidate"));
+  h.vocab_sha256 = j.at("vocab_sha256").get<std::string>();
+  const json& c = j.at("challenges");
+  h.commitment = c.at("commitment").get<std::string>();
+  h.family = c.at("family").get<std::string>();
+  h.family_params = c.at("params").get<std::string>();
+  h.n_max_committed = c.at("n_max").get<uint64_t>();
+  const json& t = j.at("test");
+  h.test.alpha = t.at("alpha").get<double>();
+  h.test.beta = t.at("beta").get<double>();
+  h.test.epsilon = t.at("epsilon").get<double>();
+  h.test.n_max = t.at("n_max").get<uint64_t>();
+  h.distance = DistanceFrom(t.at("distance").get<std::string>());
+  h.continuation_tokens = t.at("continuation_tokens").get<int>();
+  h.cand_ubatch = t.at("cand_ubatch").get<uint32_t>();
+  h.cand_flash_attn = t.at("cand_flash_attn").get<bool>();
+  h.topk = t.at("topk").get<int>();
+  return h;
+}
+
+Record RecordFrom(const json& j, verify::Distance distance) {
+  Record r;
+  r.index = j.at("index").get<uint64_t>();
+  r.prompt = j.at("prompt").get<std::string>();
+  r.tag = j.at("tag").get<std::string>();
+  r.prompt_tokens = j.at("prompt_tokens").get<std::vector<int32_t>>();
+  r.continuation = j.at("continuation").get<std::vector<int32_t>>();
+  r.topk_sha256 = j.at("topk_sha256").get<std::string>();
+  r.score.positions = j.at("positions").get<uint32_t>();
+  r.score.score = j.at("score").get<double>();
+  r.score.mean_tv = j.at("tv").get<double>();
+  if (distance == verify::Distance::kJensenShannon) r.score.mean_js = j.at("js").get<double>();
+  r.score.mean_kl = j.at("kl").get<double>();
+  r.score.top1_agreement = j.at("top1_agreement").get<double>();
+  r.score.mean_abs_dnll = j.at("mean_abs_dnll").get<double>();
+  r.lower = j.at("lower").get<double>();
+  r.upper = j.at("upper").get<double>();
+  r.seconds = j.at("seconds").get<double>();
+  return r;
+}
+
+Outcome OutcomeFrom(const json& j) {
+  Outcome o;
+  o.decision = DecisionFrom(j.at("decision").get<std::string>());
+  o.n_used = j.at("n_used").get<uint64_t>();
+  o.mean = j.at("mean_score").get<double>();
+  o.lower = j.at("lower").get<double>();
+  o.upper = j.at("upper").get<double>();
+  o.seconds = j.at("seconds").get<double>();
+  return o;
+}
+
+}  // namespace
+
+std::string HeaderLine(const Header& h) {
+  json j = {{"type", "header"},
+            {"format", "pot.transcript"},
+            {"version", kTranscriptVersion},
+            {"pot_version", h.pot_version},
+            {"llama_commit", h.llama_commit},
+            {"reference", ModelJson(h.reference)},
+            {"candidate", ModelJson(h.candidate)},
+            {"vocab_sha256", h.vocab_sha256},
+            {"challenges",
+             {{"commitment", h.commitment}, {"family", h.family}, {"params", h.family_params}, {"n_max", h.n_max_committed}}},
+            {"test",
+             {{"alpha", h.test.alpha}, {"beta", h.test.beta}, {"epsilon", h.test.epsilon}, {"n_max", h.test.n_max},
+              {"distance", verify::DistanceName(h.distance)}, {"continuation_tokens", h.continuation_tokens},
+              {"cand_ubatch", h.cand_ubatch}, {"cand_flash_attn", h.cand_flash_attn}, {"topk", h.topk}}}};
+  return j.dump();
+}
+
+std::string RecordLine(const Record& r, verify::Distance distance) {
+  json j = {{"type", "challenge"},       {"index", r.index},
+            {"prompt", r.prompt},        {"tag", r.tag},
+            {"prompt_tokens", r.prompt_tokens}, {"continuation", r.continuation},
+            {"topk_sha256", r.topk_sha256}, {"positions", r.score.positions},
+            {"score", r.score.score},    {"tv", r.score.mean_tv}};
+  if (distance == verify::Distance::kJensenShannon) j["js"] = r.score.mean_js;
+  j["kl"] = r.score.mean_kl;
+  j["top1_agreement"] = r.score.top1_agreement;
+  j["mean_abs_dnll"] = r.score.mean_abs_dnll;
+  j["lower"] = r.lower;
+  j["upper"] = r.upper;
+  j["seconds"] = r.seconds;
+  return j.dump();
+}
+
+std::string OutcomeLine(const Outcome& o) {
+  json j = {{"type", "outcome"},      {"decision", stats::DecisionName(o.decision)},
+            {"n_used", o.n_used},     {"mean_score", o.mean},
+            {"lower", o.lower},       {"upper", o.upper},
+            {"seconds", o.seconds}};
+  return j.dump();
+}
+
+Status ParseTranscript(const std::vector<std::string>& lines, Transcript* out) {
+  Transcript t;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string where = "transcript line " + std::to_string(i + 1);
+    const json j = json::parse(lines[i], nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return Status::Corruption(where + ": not a JSON object");
+    try {
+      const std::string type = j.at("type").get<std::string>();
+      if (i == 0) {
+        if (type != "header" || j.at("format").get<std::string>() != "pot.transcript") {
+          return Status::Corruption(where + ": a transcript starts with its header");
+        }
+        t.header = HeaderFrom(j);
+      } else if (t.finished) {
+        return Status::Corruption(where + ": nothing may follow the outcome");
+      } else if (type == "challenge") {
+        t.records.push_back(RecordFrom(j, t.header.distance));
+      } else if (type == "outcome") {
+        t.outcome = OutcomeFrom(j);
+        t.finished = true;
+      } else {
+        return Status::Corruption(where + ": unexpected line type '" + type + "'");
+      }
+    } catch (const std::exception& e) {
+      return Status::Corruption(where + ": " + e.what());
+    }
+  }
+  if (lines.empty()) return Status::Corruption("empty transcript");
+  *out = std::move(t);
+  return Status::OK();
+}
+
+std::string TranscriptRoot(const std::vector<std::string>& lines) {
+  std::vector<std::string> leaves;
+  leaves.reserve(lines.size());
+  for (const auto& line : lines) leaves.push_back(merkle::LeafHash(line));
+  return HexOf(merkle::Root(leaves));
+}
+
+Status TranscriptWriter::Open(Env* env, const std::string& path) { return env->NewWritableFile(path, &file_); }
+
+Status TranscriptWriter::Append(const std::string& line) {
+  POT_RETURN_IF_ERROR(file_->Append(line + "\n"));
+  POT_RETURN_IF_ERROR(file_->Sync());
+  lines_.push_back(line);
+  return Status::OK();
+}
+
+Status TranscriptWriter::Close() { return file_->Close(); }
+
+}  // namespace pot::evidence

@@ -1,0 +1,91 @@
+// evidence: the verify transcript and the signed bundle (docs/formats.md, "Verify transcript" and
+// "Evidence bundle"). A transcript is JSON Lines: a header, one record per scored challenge, and the
+// outcome. Every line, as bytes, is one leaf of an RFC 6962 tree; the root is what the bundle signs, so
+// a changed, dropped, added or reordered line changes the root.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "env/env.h"
+#include "stats/sequential.h"
+#include "verify/score.h"
+
+namespace pot::evidence {
+
+inline constexpr int kTranscriptVersion = 1;
+
+// One model as the evidence names it: its files and their SHA-256, and its weight manifest's roots.
+struct ModelRef {
+  std::vector<std::string> files;         // base names, shard order
+  std::vector<std::string> file_sha256s;  // hex, one per file
+  std::string manifest_root, weights_root;
+};
+
+struct Header {
+  std::string pot_version, llama_commit;
+  ModelRef reference, candidate;
+  std::string vocab_sha256;
+  std::string commitment;  // hex
+  std::string family, family_params;
+  uint64_t n_max_committed = 0;
+  stats::TestParams test;
+  verify::Distance distance = verify::Distance::kTotalVariation;
+  int continuation_tokens = 0;
+  uint32_t cand_ubatch = 0;
+  bool cand_flash_attn = false;
+  int topk = 0;  // k of the per-position top-k digests
+};
+
+struct Record {
+  uint64_t index = 0;
+  std::string prompt;
+  std::string tag;  // hex HMAC tag of the challenge
+  std::vector<int32_t> prompt_tokens, continuation;
+  std::string topk_sha256;  // hex; see TopKDigest
+  verify::ChallengeScore score;
+  double lower = 0, upper = 1;
+  double seconds = 0;
+};
+
+struct Outcome {
+  stats::Decision decision = stats::Decision::kUndecided;
+  uint64_t n_used = 0;
+  double mean = 0, lower = 0, upper = 1;
+  double seconds = 0;
+};
+
+struct Transcript {
+  Header header;
+  std::vector<Record> records;
+  Outcome outcome;
+  bool finished = false;  // the outcome line is present
+};
+
+std::string HeaderLine(const Header& h);
+std::string RecordLine(const Record& r, verify::Distance distance);
+std::string OutcomeLine(const Outcome& o);
+
+// Parses lines strictly: a header first, records, at most one outcome and only last; every field
+// present and of the right type. Errors name the line.
+Status ParseTranscript(const std::vector<std::string>& lines, Transcript* out);
+
+// RFC 6962 root (hex) over the lines as leaves.
+std::string TranscriptRoot(const std::vector<std::string>& lines);
+
+// Appends lines to a transcript file, each fsync'd before Append returns, and keeps the leaf hashes.
+class TranscriptWriter {
+ public:
+  Status Open(Env* env, const std::string& path);
+  Status Append(const std::string& line);
+  Status Close();
+  const std::vector<std::string>& lines() const { return lines_; }
+
+ private:
+  std::unique_ptr<WritableFile> file_;
+  std::vector<std::string> lines_;
+};
+
+}  // namespace pot::evidence
