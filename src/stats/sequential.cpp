@@ -63,25 +63,53 @@ BettingConfidenceSequence::BettingConfidenceSequence(double alpha, double beta, 
   grid_.reserve(kGridSteps + 1);
   for (int j = 0; j <= kGridSteps; ++j) {
     const double r = static_cast<double>(j) / kGridSteps;
-    grid_.push_back({r * r});
+    grid_.push_back(MakePoint(r * r));
   }
 }
 
-void BettingConfidenceSequence::AddTo(Point& p, double x) const {
-  // The bets for X_t use only X_1..X_{t-1} (mu_hat_, var_sum_ before this update): predictability.
+BettingConfidenceSequence::Point BettingConfidenceSequence::MakePoint(double m) {
+  const double inf = std::numeric_limits<double>::infinity();
+  return {m, m > 0 ? kMaxStake / m : inf, m < 1 ? kMaxStake / (1 - m) : inf};
+}
+
+double BettingConfidenceSequence::Point::LogKPlus() const {
+  return std::log(k_plus) + static_cast<double>(exp_plus) * std::log(2.0);
+}
+double BettingConfidenceSequence::Point::LogKMinus() const {
+  return std::log(k_minus) + static_cast<double>(exp_minus) * std::log(2.0);
+}
+
+BettingConfidenceSequence::Bets BettingConfidenceSequence::NextBets() const {
+  // Uses only X_1..X_{t-1} (mu_hat_, var_sum_ before this update): the bets are predictable.
   const uint64_t t = n_ + 1;
   const double var_prev = var_sum_ / static_cast<double>(t);
-  const double cap_plus = p.m > 0 ? kMaxStake / p.m : std::numeric_limits<double>::infinity();
-  const double cap_minus = p.m < 1 ? kMaxStake / (1 - p.m) : std::numeric_limits<double>::infinity();
-  const double bet_plus = std::min(PlugInBet(alpha_, var_prev, t), cap_plus);
-  const double bet_minus = std::min(PlugInBet(beta_, var_prev, t), cap_minus);
-  p.log_k_plus += std::log1p(bet_plus * (x - p.m));
-  p.log_k_minus += std::log1p(-bet_minus * (x - p.m));
+  return {PlugInBet(alpha_, var_prev, t), PlugInBet(beta_, var_prev, t)};
+}
+
+// Every factor lies in [1 - kMaxStake, 1 + bet], so 32 products stay far inside double's range before the
+// mantissas are renormalized.
+constexpr uint64_t kRenormalizeEvery = 32;
+
+void BettingConfidenceSequence::Multiply(Point& p, const Bets& bets, double x) {
+  p.k_plus *= 1 + std::min(bets.plus, p.cap_plus) * (x - p.m);
+  p.k_minus *= 1 - std::min(bets.minus, p.cap_minus) * (x - p.m);
+}
+
+void BettingConfidenceSequence::Renormalize(Point& p) {
+  int e;
+  p.k_plus = std::frexp(p.k_plus, &e);
+  p.exp_plus += e;
+  p.k_minus = std::frexp(p.k_minus, &e);
+  p.exp_minus += e;
 }
 
 void BettingConfidenceSequence::Add(double x) {
-  for (auto& p : grid_) AddTo(p, x);
+  const Bets bets = NextBets();
+  for (auto& p : grid_) Multiply(p, bets, x);
   ++n_;
+  if (n_ % kRenormalizeEvery == 0) {
+    for (auto& p : grid_) Renormalize(p);
+  }
   sum_ += x;
   mu_hat_ = (0.5 + sum_) / static_cast<double>(n_ + 1);
   var_sum_ += (x - mu_hat_) * (x - mu_hat_);
@@ -94,12 +122,12 @@ void BettingConfidenceSequence::UpdateBounds() {
   // K+ falls as m grows, so the excluded means at the bottom form a prefix of the grid; K- the reverse.
   double lower = 0;
   for (const auto& p : grid_) {
-    if (p.log_k_plus < reject_plus) break;
+    if (p.LogKPlus() < reject_plus) break;
     lower = p.m;
   }
   double upper = 1;
   for (auto it = grid_.rbegin(); it != grid_.rend(); ++it) {
-    if (it->log_k_minus < reject_minus) break;
+    if (it->LogKMinus() < reject_minus) break;
     upper = it->m;
   }
   lower_ = std::max(lower_, lower);
@@ -107,16 +135,19 @@ void BettingConfidenceSequence::UpdateBounds() {
 }
 
 SequentialTest::SequentialTest(const TestParams& params, bool with_bounds)
-    : params_(params), cs_(params.alpha, params.beta, with_bounds), at_epsilon_{params.epsilon} {}
+    : params_(params),
+      cs_(params.alpha, params.beta, with_bounds),
+      at_epsilon_(BettingConfidenceSequence::MakePoint(params.epsilon)) {}
 
 Status SequentialTest::Add(double x, Decision* decision) {
   if (!(x >= 0 && x <= 1)) return Status::InvalidArgument("score " + std::to_string(x) + " is not in [0, 1]");
   if (done()) return Status::InvalidArgument("the test has already stopped");
-  cs_.AddTo(at_epsilon_, x);  // before cs_.Add: the bet uses the state before x
+  BettingConfidenceSequence::Multiply(at_epsilon_, cs_.NextBets(), x);  // the bets from the scores before x
+  BettingConfidenceSequence::Renormalize(at_epsilon_);
   cs_.Add(x);
-  if (at_epsilon_.log_k_plus >= std::log(1 / params_.alpha)) {
+  if (at_epsilon_.LogKPlus() >= std::log(1 / params_.alpha)) {
     decision_ = Decision::kDifferent;
-  } else if (at_epsilon_.log_k_minus >= std::log(1 / params_.beta)) {
+  } else if (at_epsilon_.LogKMinus() >= std::log(1 / params_.beta)) {
     decision_ = Decision::kSame;
   }
   *decision = decision_;

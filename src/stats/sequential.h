@@ -56,11 +56,24 @@ class BettingConfidenceSequence {
 
  private:
   friend class SequentialTest;
+  // The two capitals at one candidate mean, each kept as mantissa * 2^exponent: products, not sums of
+  // logarithms, so an update is a multiply (the audit of a 1000-challenge run replays a million of them).
   struct Point {
     double m;
-    double log_k_plus = 0, log_k_minus = 0;
+    double cap_plus, cap_minus;  // kMaxStake / m, kMaxStake / (1 - m)
+    double k_plus = 1, k_minus = 1;
+    int64_t exp_plus = 0, exp_minus = 0;
+    double LogKPlus() const;
+    double LogKMinus() const;
   };
-  void AddTo(Point& p, double x) const;
+  static Point MakePoint(double m);
+  // The bets for the next score, from the scores before it (predictability).
+  struct Bets {
+    double plus, minus;
+  };
+  Bets NextBets() const;
+  static void Multiply(Point& p, const Bets& bets, double x);
+  static void Renormalize(Point& p);
   void UpdateBounds();
 
   double alpha_, beta_;
