@@ -43,5 +43,6 @@ CommandSpec DiffCommand();
 CommandSpec VerifyCommand();
 CommandSpec KeygenCommand();
 CommandSpec AuditCommand();
+CommandSpec ReportCommand();
 
 }  // namespace pot::cli

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "crypto/ed25519.h"
 #include "engine/engine.h"
+#include "report/report.h"
 
 namespace pot::cli {
 namespace {
@@ -29,8 +30,8 @@ int RunKeygen(const Args& args) {
   return kExitOk;
 }
 
-int RunAudit(const Args& args) {
-  if (args.positionals().size() != 1) return ReportError(Status::InvalidArgument("audit needs one BUNDLE"));
+// Parses audit's options and audits the bundle named on the command line.
+Status AuditFromArgs(const Args& args, audit::Report* report) {
   Env* env = Env::Default();
   audit::Options options;
   Status s;
@@ -41,19 +42,25 @@ int RunAudit(const Args& args) {
   options.corpus_path = args.Get("corpus").value_or("");
   if (auto models = args.Get("models")) {
     const size_t comma = models->find(',');
-    if (comma == std::string::npos) return ReportError(Status::InvalidArgument("--models needs REF.gguf,CAND.gguf"));
+    if (comma == std::string::npos) return Status::InvalidArgument("--models needs REF.gguf,CAND.gguf");
     options.models.emplace(models->substr(0, comma), models->substr(comma + 1));
   }
   options.rescore = args.Has("rescore");
-  if (options.rescore && !options.models) return ReportError(Status::InvalidArgument("--rescore needs --models"));
+  if (options.rescore && !options.models) return Status::InvalidArgument("--rescore needs --models");
   uint64_t threads = 0;
   if (s.ok()) s = args.GetU64("threads", 0, &threads);
   options.threads = static_cast<int>(threads);
   std::string text;
   if (s.ok()) s = ReadFileToString(env, args.positionals()[0], &text);
   if (options.rescore) engine::Init(args.Has("verbose"));
+  if (s.ok()) s = audit::AuditBundle(env, text, options, report);
+  return s;
+}
+
+int RunAudit(const Args& args) {
+  if (args.positionals().size() != 1) return ReportError(Status::InvalidArgument("audit needs one BUNDLE"));
   audit::Report report;
-  if (s.ok()) s = audit::AuditBundle(env, text, options, &report);
+  Status s = AuditFromArgs(args, &report);
   if (!s.ok()) return ReportError(s);
   const bool passed = report.passed();
   if (args.Has("json")) {
@@ -74,7 +81,37 @@ int RunAudit(const Args& args) {
   return passed ? kExitOk : kExitNegative;
 }
 
+int RunReport(const Args& args) {
+  auto out = args.Get("o");
+  if (args.positionals().size() != 1 || !out) return ReportError(Status::InvalidArgument("report needs BUNDLE -o OUT.html"));
+  audit::Report report;
+  Status s = AuditFromArgs(args, &report);
+  if (s.ok() && !report.transcript.finished) s = Status::Corruption(args.positionals()[0] + ": no readable verdict to report");
+  if (s.ok()) s = WriteFileAtomically(Env::Default(), *out, report::RenderHtml(report, args.positionals()[0]));
+  if (!s.ok()) return ReportError(s);
+  std::printf("%s: %s, audit %s\n", out->c_str(), stats::DecisionName(report.transcript.outcome.decision),
+              report.passed() ? "passed" : "FAILED");
+  return report.passed() ? kExitOk : kExitNegative;
+}
+
+// audit and report take the same options: a report shows the audit it ran.
+std::vector<OptionSpec> AuditOptions() {
+  return {{"trust", true, "the signer's public key (KEYFILE.pub from pot keygen); without it the audit fails"},
+          {"models", true, "REF.gguf,CAND.gguf: check their weight manifests against the bundle"},
+          {"rescore", false, "with --models: recompute every score (tolerance 1e-3)"},
+          {"corpus", true, "the corpus file, for bundles whose challenges come from a corpus"},
+          {"threads", true, "threads for hashing and rescoring (default: all cores)"},
+          {"verbose", false, "show llama.cpp's log while rescoring"}};
+}
+
 }  // namespace
+
+CommandSpec ReportCommand() {
+  auto options = AuditOptions();
+  options.push_back({"o", true, "the HTML file to write", 'o'});
+  return {"report", "render an audited evidence bundle as one self-contained HTML page (verdict, plot, scores)",
+          "BUNDLE -o report.html [--trust PUBKEY] [--models REF.gguf,CAND.gguf]", options, RunReport};
+}
 
 CommandSpec KeygenCommand() {
   return {"keygen", "make an Ed25519 signing key for evidence bundles (KEYFILE, mode 0600, and KEYFILE.pub)",
@@ -85,13 +122,11 @@ CommandSpec AuditCommand() {
   return {"audit",
           "re-check a signed evidence bundle offline: signature, signer, commitment, challenges, transcript, decision",
           "BUNDLE --trust PUBKEY [--models REF.gguf,CAND.gguf [--rescore]] [--corpus FILE] [--json]",
-          {{"trust", true, "the signer's public key (KEYFILE.pub from pot keygen); without it the audit fails"},
-           {"models", true, "REF.gguf,CAND.gguf: check their weight manifests against the bundle"},
-           {"rescore", false, "with --models: recompute every score (tolerance 1e-3)"},
-           {"corpus", true, "the corpus file, for bundles whose challenges come from a corpus"},
-           {"threads", true, "threads for hashing and rescoring (default: all cores)"},
-           {"json", false, "print one JSON object"},
-           {"verbose", false, "show llama.cpp's log while rescoring"}},
+          [] {
+            auto options = AuditOptions();
+            options.push_back({"json", false, "print one JSON object"});
+            return options;
+          }(),
           RunAudit};
 }
 
