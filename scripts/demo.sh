@@ -22,17 +22,27 @@ $POT hash "$FAMILY/base.gguf" -o "$WORK/base.manifest.json" --quiet
 $POT hash --check "$WORK/base.manifest.json" "$FAMILY/base-copy.gguf" --weights-only --quiet
 $POT hash --check "$WORK/base.manifest.json" "$FAMILY/base-q8_0.gguf" --quiet | tail -n 3 || true
 
-echo "== committing to 128 challenges with a fresh secret key (publish the commitment before the run)"
-$POT challenge commit --family templates -n 128 -o "$WORK/run.key"
+echo "== a signing key for the evidence bundles"
+$POT keygen -o "$WORK/signer"
 
-# pot verify exits 0 for SAME, 1 for DIFFERENT; both are answers, not failures.
+# pot verify exits 0 for SAME, 1 for DIFFERENT; both are answers, not failures. Each run commits to a
+# fresh challenge key first (the commitment is printed before any scoring) and reveals it in its bundle.
 for cand in base-copy base-q4_0 finetune distilled; do
   echo "== pot verify --mode audit: base vs $cand"
-  $POT verify --ref "$FAMILY/base.gguf" --cand "$FAMILY/$cand.gguf" --mode audit --key "$WORK/run.key" \
+  $POT verify --ref "$FAMILY/base.gguf" --cand "$FAMILY/$cand.gguf" --mode audit --sign "$WORK/signer" \
     -o "$WORK/verify-$cand" --quiet || [[ $? -le 1 ]]
 done
+
+echo "== pot audit: the finetune bundle, offline, with the models and every score recomputed"
+$POT audit "$WORK/verify-finetune/bundle.json" --trust "$WORK/signer.pub" \
+  --models "$FAMILY/base.gguf,$FAMILY/finetune.gguf" --rescore
+echo "== pot audit of a tampered copy (one byte changed) fails"
+python3 -c "import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[len(b) // 2] ^= 1; open(sys.argv[2], 'wb').write(b)" \
+  "$WORK/verify-finetune/bundle.json" "$WORK/tampered.json"
+$POT audit "$WORK/tampered.json" --trust "$WORK/signer.pub" | tail -n 4 || true
+mkdir -p pot-demo
+$POT report "$WORK/verify-finetune/bundle.json" --trust "$WORK/signer.pub" -o pot-demo/report.html
 echo "== pot verify refuses a model with another vocabulary"
 $POT verify --ref "$FAMILY/base.gguf" --cand "$FAMILY/other-tokenizer.gguf" -o "$WORK/verify-tok" || true
 
-echo "== after the run: reveal the key so anyone can regenerate the challenges"
-$POT challenge reveal "$WORK/run.key" | head -n 4
+echo "== done: open pot-demo/report.html"
