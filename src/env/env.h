@@ -40,6 +40,8 @@ class Env {
   // Creates or truncates path. mode applies when the file is created (0600 for secrets).
   virtual Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out,
                                  unsigned mode = 0644) = 0;
+  // Opens path for appending, creating it if absent.
+  virtual Status NewAppendableFile(const std::string& path, std::unique_ptr<WritableFile>* out) = 0;
   virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
   virtual Status RemoveFile(const std::string& path) = 0;
   virtual Status CreateDirs(const std::string& path) = 0;

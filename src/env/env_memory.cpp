@@ -52,6 +52,14 @@ class MemEnv final : public Env {
     return Status::OK();
   }
 
+  Status NewAppendableFile(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    std::lock_guard lock(mu_);
+    auto& file = files_[path];
+    if (!file) file = std::make_shared<MemFile>();
+    *out = std::make_unique<Writer>(this, file);
+    return Status::OK();
+  }
+
   Status RenameFile(const std::string& from, const std::string& to) override {
     std::lock_guard lock(mu_);
     auto it = files_.find(from);

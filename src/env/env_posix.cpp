@@ -104,6 +104,13 @@ class PosixEnv final : public Env {
     return Status::OK();
   }
 
+  Status NewAppendableFile(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return PosixError(path, errno);
+    *out = std::make_unique<PosixWritableFile>(path, fd);
+    return Status::OK();
+  }
+
   Status RenameFile(const std::string& from, const std::string& to) override {
     if (::rename(from.c_str(), to.c_str()) != 0) return PosixError("rename " + from + " -> " + to, errno);
     return Status::OK();
