@@ -70,7 +70,12 @@ TEST(Journal, SurvivesLosingEverythingUnsynced) {
     std::vector<std::string> done;
     std::unique_ptr<Journal> j;
     ASSERT_TRUE(Journal::Open(env.get(), "run.jsonl", "{h}", Braced, &done, &j).ok());
-    for (int i = 0; i < appended; ++i) ASSERT_TRUE(j->Append("{" + std::to_string(i) + "}").ok());
+    for (int i = 0; i < appended; ++i) {
+      std::string record = "{";
+      record += std::to_string(i);
+      record += "}";
+      ASSERT_TRUE(j->Append(record).ok());
+    }
     DropUnsyncedData(env.get());
     ASSERT_TRUE(Journal::Open(env.get(), "run.jsonl", "{h}", Braced, &done, &j).ok());
     EXPECT_EQ(done.size(), static_cast<size_t>(appended));
