@@ -44,5 +44,6 @@ CommandSpec VerifyCommand();
 CommandSpec KeygenCommand();
 CommandSpec AuditCommand();
 CommandSpec ReportCommand();
+CommandSpec SelfcheckCommand();
 
 }  // namespace pot::cli

@@ -12,7 +12,9 @@ namespace pot::cli {
 
 class ProgressBar {
  public:
-  ProgressBar(std::string label, bool quiet) : label_(std::move(label)), enabled_(!quiet && ::isatty(2)) {}
+  // Counts are shown divided by scale and followed by unit: bytes as MB by default, or e.g. ("prompts", 1).
+  ProgressBar(std::string label, bool quiet, std::string unit = "MB", double scale = 1e6)
+      : label_(std::move(label)), unit_(std::move(unit)), scale_(scale), enabled_(!quiet && ::isatty(2)) {}
   ~ProgressBar() {
     if (drawn_) std::fprintf(stderr, "\n");
   }
@@ -20,21 +22,28 @@ class ProgressBar {
   void Update(uint64_t done, uint64_t total) {
     if (!enabled_ || total == 0) return;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+    if (!started_) {  // work already done when the bar starts (a resumed run) does not count toward the rate
+      started_ = true;
+      first_done_ = done;
+    }
+    const double rate = seconds > 0 ? static_cast<double>(done - first_done_) / seconds : 0;
     const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
     const int width = 30, filled = static_cast<int>(width * static_cast<double>(done) / static_cast<double>(total));
     std::string bar(static_cast<size_t>(filled), '=');
     bar.resize(width, ' ');
-    std::fprintf(stderr, "\r%s [%s] %3d%% %.0f/%.0f MB %.0f MB/s ETA %.0fs ", label_.c_str(), bar.c_str(),
-                 static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)), done / 1e6,
-                 total / 1e6, rate / 1e6, eta);
+    std::fprintf(stderr, "\r%s [%s] %3d%% %.0f/%.0f %s %.1f %s/s ETA %.0fs ", label_.c_str(), bar.c_str(),
+                 static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)), done / scale_,
+                 total / scale_, unit_.c_str(), rate / scale_, unit_.c_str(), eta);
     drawn_ = true;
   }
 
  private:
-  std::string label_;
+  std::string label_, unit_;
+  double scale_;
   bool enabled_;
   bool drawn_ = false;
+  bool started_ = false;
+  uint64_t first_done_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 

@@ -285,4 +285,45 @@ Status GenerateGreedy(llama_context* ctx, const std::vector<int32_t>& prompt, in
   return Status::OK();
 }
 
+Status Start(llama_context* ctx, const std::vector<int32_t>& prompt) {
+  if (prompt.empty()) return Status::InvalidArgument("empty prompt");
+  if (prompt.size() > llama_n_ctx(ctx)) return Status::InvalidArgument("prompt exceeds the context");
+  llama_memory_clear(llama_get_memory(ctx), true);
+  std::vector<int32_t> tokens = prompt;
+  for (size_t start = 0; start < tokens.size(); start += llama_n_batch(ctx)) {
+    const size_t n = std::min<size_t>(llama_n_batch(ctx), tokens.size() - start);
+    if (llama_decode(ctx, llama_batch_get_one(tokens.data() + start, static_cast<int32_t>(n))) != 0) {
+      return Status::Internal("llama_decode failed");
+    }
+  }
+  return Status::OK();
+}
+
+Status Step(llama_context* ctx, int32_t token) {
+  if (static_cast<uint32_t>(llama_memory_seq_pos_max(llama_get_memory(ctx), 0) + 2) > llama_n_ctx(ctx)) {
+    return Status::InvalidArgument("generation reached the end of the context");
+  }
+  if (llama_decode(ctx, llama_batch_get_one(&token, 1)) != 0) return Status::Internal("llama_decode failed");
+  return Status::OK();
+}
+
+const float* LastLogits(llama_context* ctx) { return llama_get_logits_ith(ctx, -1); }
+
+int VocabSize(llama_context* ctx) { return llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx))); }
+
+bool IsEndOfGeneration(llama_context* ctx, int32_t token) {
+  return llama_vocab_is_eog(llama_model_get_vocab(llama_get_model(ctx)), token);
+}
+
+Sampler::Sampler(uint32_t seed, int top_k, float temperature) {
+  chain_ = llama_sampler_chain_init(llama_sampler_chain_default_params());
+  llama_sampler_chain_add(chain_, llama_sampler_init_top_k(top_k));
+  llama_sampler_chain_add(chain_, llama_sampler_init_temp(temperature));
+  llama_sampler_chain_add(chain_, llama_sampler_init_dist(seed));
+}
+
+Sampler::~Sampler() { llama_sampler_free(chain_); }
+
+int32_t Sampler::Sample(llama_context* ctx) { return llama_sampler_sample(chain_, ctx, -1); }
+
 }  // namespace pot::engine

@@ -12,6 +12,7 @@
 struct llama_model;
 struct llama_context;
 struct llama_vocab;
+struct llama_sampler;
 
 namespace pot::engine {
 
@@ -91,6 +92,28 @@ Status Forward(llama_context* ctx, const std::vector<int32_t>& tokens, Distribut
 // except its last token, i.e. exactly the rows Forward(prompt+continuation minus its last token) gives.
 Status GenerateGreedy(llama_context* ctx, const std::vector<int32_t>& prompt, int max_new,
                       std::vector<int32_t>* continuation, Distributions* out);
+
+// Incremental decoding for generation: Start clears the cache and reads the prompt; Step appends one
+// token. After either, LastLogits is the distribution for the next token (raw logits, n_vocab of them).
+Status Start(llama_context* ctx, const std::vector<int32_t>& prompt);
+Status Step(llama_context* ctx, int32_t token);
+const float* LastLogits(llama_context* ctx);
+int VocabSize(llama_context* ctx);
+bool IsEndOfGeneration(llama_context* ctx, int32_t token);
+
+// A seeded sampler (top-k, then temperature, then a draw from llama.cpp's seeded generator): two
+// samplers made with the same arguments, fed the same logits, draw the same tokens.
+class Sampler {
+ public:
+  Sampler(uint32_t seed, int top_k, float temperature);
+  ~Sampler();
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
+  int32_t Sample(llama_context* ctx);
+
+ private:
+  llama_sampler* chain_;
+};
 
 int DefaultThreads();
 

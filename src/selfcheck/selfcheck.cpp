@@ -1,0 +1,246 @@
+#include "selfcheck/selfcheck.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "challenge/challenge.h"
+#include "crypto/hmac.h"
+#include "llama.h"
+
+namespace pot::selfcheck {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+// log-sum-exp of a row of logits, so that logp(id) = logit[id] - LogNormalizer.
+double LogNormalizer(const float* logits, int n) {
+  const float max_logit = *std::max_element(logits, logits + n);
+  double sum = 0;
+  for (int v = 0; v < n; ++v) sum += std::exp(static_cast<double>(logits[v] - max_logit));
+  return max_logit + std::log(sum);
+}
+
+// The k most likely ids, by logit descending and id ascending.
+void TopIds(const float* logits, int n, int k, std::vector<int32_t>* ids) {
+  ids->resize(static_cast<size_t>(n));
+  for (int v = 0; v < n; ++v) (*ids)[static_cast<size_t>(v)] = v;
+  auto better = [logits](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  std::partial_sort(ids->begin(), ids->begin() + std::min(k, n), ids->end(), better);
+  ids->resize(static_cast<size_t>(std::min(k, n)));
+}
+
+}  // namespace
+
+void Summary::Add(const PromptResult& r, const std::string& record_line) {
+  ++prompts;
+  matches += r.match;
+  positions += r.compared;
+  if (r.first_divergence >= 0) {
+    if (first_divergence_min < 0 || r.first_divergence < first_divergence_min) first_divergence_min = r.first_divergence;
+    if (divergence_histogram.size() <= static_cast<size_t>(r.first_divergence)) {
+      divergence_histogram.resize(static_cast<size_t>(r.first_divergence) + 1);
+    }
+    ++divergence_histogram[static_cast<size_t>(r.first_divergence)];
+  }
+  max_abs_dlogprob = std::max(max_abs_dlogprob, r.max_abs_dlogprob);
+  Sha256 h;
+  h.UpdateLengthPrefixed("pot.selfcheck.records.v1");
+  h.UpdateLengthPrefixed(records_digest);
+  h.UpdateLengthPrefixed(record_line);
+  records_digest = ToHex(h.Final());
+}
+
+int64_t Summary::FirstDivergenceMedian() const {
+  const uint64_t diverged = prompts - matches;
+  if (diverged == 0) return -1;
+  uint64_t seen = 0;
+  for (size_t pos = 0; pos < divergence_histogram.size(); ++pos) {
+    seen += divergence_histogram[pos];
+    if (2 * seen >= diverged) return static_cast<int64_t>(pos);
+  }
+  return -1;
+}
+
+std::string RecordLine(const PromptResult& r) {
+  return json{{"index", r.index},
+              {"match", r.match},
+              {"first_divergence", r.first_divergence},
+              {"max_abs_dlogprob", r.max_abs_dlogprob},
+              {"compared", r.compared}}
+      .dump();
+}
+
+Status ParseRecordLine(const std::string& line, PromptResult* out) {
+  const json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("selfcheck record is not JSON");
+  try {
+    out->index = j.at("index").get<uint64_t>();
+    out->match = j.at("match").get<bool>();
+    out->first_divergence = j.at("first_divergence").get<int64_t>();
+    out->max_abs_dlogprob = j.at("max_abs_dlogprob").get<double>();
+    out->compared = j.at("compared").get<uint32_t>();
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("selfcheck record: ") + e.what());
+  }
+  return Status::OK();
+}
+
+std::string HeaderLine(const Options& o, const std::string& model_root, const char* method) {
+  auto context = [](const engine::ContextOptions& c) {
+    return json{{"threads", c.n_threads}, {"batch", c.n_batch}, {"ubatch", c.n_ubatch}, {"flash_attn", c.flash_attn}};
+  };
+  return json{{"format", "pot.selfcheck"},     {"version", 1},
+              {"method", method},              {"model_manifest_root", model_root},
+              {"prompts", o.prompts},          {"tokens", o.tokens},
+              {"seed", o.seed},                {"topk", o.topk},
+              {"sampler_top_k", o.sampler_top_k}, {"temperature", o.temperature},
+              {"first", context(o.first)},     {"second", context(o.second)}}
+      .dump();
+}
+
+Status Checker::Open(const Options& options, std::unique_ptr<Checker>* out) {
+  if (options.tokens < 1 || options.topk < 1) return Status::InvalidArgument("--tokens and the top-k must be positive");
+  auto c = std::unique_ptr<Checker>(new Checker(options));
+  Sha256 h;
+  h.UpdateLengthPrefixed("pot.selfcheck.v1");
+  h.UpdateU64(options.seed);
+  const Digest key = h.Final();
+  POT_RETURN_IF_ERROR(challenge::NewGenerator(Env::Default(), AsBytes(key), {"templates", "v1"}, "", &c->prompts_));
+  POT_RETURN_IF_ERROR(engine::LoadModel(options.model_path, {}, &c->model_));
+  POT_RETURN_IF_ERROR(engine::NewContext(c->model_.get(), options.first, &c->first_));
+  POT_RETURN_IF_ERROR(engine::NewContext(c->model_.get(), options.second, &c->second_));
+  *out = std::move(c);
+  return Status::OK();
+}
+
+Status Checker::Prompt(uint64_t index, std::vector<int32_t>* tokens, uint32_t* seed) const {
+  challenge::Challenge ch;
+  POT_RETURN_IF_ERROR(prompts_->Generate(index, &ch));
+  POT_RETURN_IF_ERROR(engine::Tokenize(llama_model_get_vocab(model_.get()), ch.prompt, true, tokens));
+  Sha256 h;
+  h.UpdateLengthPrefixed("pot.selfcheck.seed.v1");
+  h.UpdateU64(options_.seed);
+  h.UpdateU64(index);
+  const Digest d = h.Final();
+  *seed = static_cast<uint32_t>(d[0]) | static_cast<uint32_t>(d[1]) << 8 | static_cast<uint32_t>(d[2]) << 16 |
+          static_cast<uint32_t>(d[3]) << 24;
+  return Status::OK();
+}
+
+Status Checker::RunLockstep(uint64_t index, PromptResult* out) {
+  std::vector<int32_t> prompt;
+  uint32_t seed = 0;
+  POT_RETURN_IF_ERROR(Prompt(index, &prompt, &seed));
+  auto fail = [index](const Status& s) { return s.WithContext("prompt " + std::to_string(index)); };
+  engine::Sampler sample_a(seed, options_.sampler_top_k, options_.temperature);
+  engine::Sampler sample_b(seed, options_.sampler_top_k, options_.temperature);
+  Status s = engine::Start(first_.get(), prompt);
+  if (s.ok()) s = engine::Start(second_.get(), prompt);
+  if (!s.ok()) return fail(s);
+  PromptResult r;
+  r.index = index;
+  const int n = engine::VocabSize(first_.get());
+  std::vector<int32_t> ids;
+  for (int t = 0; t < options_.tokens; ++t) {
+    const float* a = engine::LastLogits(first_.get());
+    const float* b = engine::LastLogits(second_.get());
+    if (a == nullptr || b == nullptr) return fail(Status::Internal("llama.cpp returned no logits"));
+    const double za = LogNormalizer(a, n), zb = LogNormalizer(b, n);
+    if (!std::isfinite(za) || !std::isfinite(zb)) return fail(Status::Internal("non-finite logits from llama.cpp"));
+    TopIds(a, n, options_.topk, &ids);
+    for (int32_t id : ids) r.max_abs_dlogprob = std::max(r.max_abs_dlogprob, std::abs((a[id] - za) - (b[id] - zb)));
+    ++r.compared;
+    const int32_t ta = sample_a.Sample(first_.get());
+    const int32_t tb = sample_b.Sample(second_.get());
+    if (ta != tb) {
+      r.match = false;
+      r.first_divergence = t;
+      break;
+    }
+    if (engine::IsEndOfGeneration(first_.get(), ta) || t + 1 == options_.tokens) break;
+    s = engine::Step(first_.get(), ta);
+    if (s.ok()) s = engine::Step(second_.get(), tb);
+    if (!s.ok()) return fail(s);
+  }
+  *out = r;
+  return Status::OK();
+}
+
+Status Checker::Generate(uint64_t index, Reference* out) {
+  std::vector<int32_t> prompt;
+  uint32_t seed = 0;
+  POT_RETURN_IF_ERROR(Prompt(index, &prompt, &seed));
+  auto fail = [index](const Status& s) { return s.WithContext("prompt " + std::to_string(index)); };
+  engine::Sampler sample(seed, options_.sampler_top_k, options_.temperature);
+  Status s = engine::Start(first_.get(), prompt);
+  if (!s.ok()) return fail(s);
+  const int n = engine::VocabSize(first_.get());
+  std::vector<int32_t> ids;
+  for (int t = 0; t < options_.tokens; ++t) {
+    const float* a = engine::LastLogits(first_.get());
+    const double za = LogNormalizer(a, n);
+    if (!std::isfinite(za)) return fail(Status::Internal("non-finite logits from llama.cpp"));
+    TopIds(a, n, options_.topk, &ids);
+    for (int32_t id : ids) {
+      out->topk_ids.push_back(id);
+      out->topk_logp.push_back(a[id] - za);
+    }
+    const int32_t token = sample.Sample(first_.get());
+    out->tokens.push_back(token);
+    if (engine::IsEndOfGeneration(first_.get(), token) || t + 1 == options_.tokens) break;
+    s = engine::Step(first_.get(), token);
+    if (!s.ok()) return fail(s);
+  }
+  return Status::OK();
+}
+
+Status Checker::Compare(uint64_t index, const Reference& ref, PromptResult* out) {
+  std::vector<int32_t> prompt;
+  uint32_t seed = 0;
+  POT_RETURN_IF_ERROR(Prompt(index, &prompt, &seed));
+  auto fail = [index](const Status& s) { return s.WithContext("prompt " + std::to_string(index)); };
+  engine::Sampler sample(seed, options_.sampler_top_k, options_.temperature);
+  Status s = engine::Start(second_.get(), prompt);
+  if (!s.ok()) return fail(s);
+  const int n = engine::VocabSize(second_.get());
+  const size_t k = ref.topk_ids.size() / std::max<size_t>(ref.tokens.size(), 1);
+  PromptResult r;
+  r.index = index;
+  for (size_t t = 0; t < ref.tokens.size(); ++t) {
+    const float* b = engine::LastLogits(second_.get());
+    const double zb = LogNormalizer(b, n);
+    if (!std::isfinite(zb)) return fail(Status::Internal("non-finite logits from llama.cpp"));
+    for (size_t j = 0; j < k; ++j) {
+      const int32_t id = ref.topk_ids[t * k + j];
+      r.max_abs_dlogprob = std::max(r.max_abs_dlogprob, std::abs(ref.topk_logp[t * k + j] -
+                                                                 static_cast<double>(b[id] - zb)));
+    }
+    ++r.compared;
+    const int32_t token = sample.Sample(second_.get());
+    if (token != ref.tokens[t]) {
+      r.match = false;
+      r.first_divergence = static_cast<int64_t>(t);
+      break;
+    }
+    if (t + 1 == ref.tokens.size()) break;
+    s = engine::Step(second_.get(), token);
+    if (!s.ok()) return fail(s);
+  }
+  *out = r;
+  return Status::OK();
+}
+
+Status Checker::RunStored(const std::function<Status(const PromptResult&)>& on_result) {
+  std::vector<Reference> references(options_.prompts);
+  for (uint64_t i = 0; i < options_.prompts; ++i) POT_RETURN_IF_ERROR(Generate(i, &references[i]));
+  for (uint64_t i = 0; i < options_.prompts; ++i) {
+    PromptResult r;
+    POT_RETURN_IF_ERROR(Compare(i, references[i], &r));
+    POT_RETURN_IF_ERROR(on_result(r));
+  }
+  return Status::OK();
+}
+
+}  // namespace pot::selfcheck
