@@ -12,6 +12,7 @@
 #include "crypto/ed25519.h"
 #include "crypto/hmac.h"
 #include "evidence/bundle.h"
+#include "journal/journal.h"
 #include "manifest/manifest.h"
 #include "verify/verify.h"
 
@@ -22,12 +23,12 @@ using json = nlohmann::ordered_json;
 
 // The key the run's challenges come from: the user's key file, or a fresh one committed now and kept in
 // the run directory (mode 0600) for the reveal.
+// A rerun into the same RUNDIR without --key resumes with the key the first attempt made.
 Status ResolveKey(const Args& args, Env* env, const std::string& run_dir, uint64_t n_max, challenge::KeyFile* key,
                   bool* fresh) {
-  if (auto path = args.Get("key")) {
-    *fresh = false;
-    return challenge::ReadKeyFile(env, *path, key);
-  }
+  *fresh = false;
+  if (auto path = args.Get("key")) return challenge::ReadKeyFile(env, *path, key);
+  if (env->FileExists(run_dir + "/run.key")) return challenge::ReadKeyFile(env, run_dir + "/run.key", key);
   *fresh = true;
   POT_RETURN_IF_ERROR(challenge::ResolveFamily(env, args.Get("family").value_or("templates"),
                                                args.Get("corpus").value_or(""), "", &key->family));
@@ -132,7 +133,6 @@ evidence::Record MakeRecord(const verify::ChallengeRecord& r) {
   e.score = r.score;
   e.lower = r.lower;
   e.upper = r.upper;
-  e.seconds = r.seconds;
   return e;
 }
 
@@ -153,9 +153,6 @@ int RunVerify(const Args& args) {
   }
   const std::string run_dir = args.Get("o").value_or(DefaultRunDir());
   const std::string transcript_path = run_dir + "/transcript.jsonl";
-  if (env->FileExists(transcript_path)) {
-    return ReportError(Status::InvalidArgument(run_dir + " already holds a run; choose another -o"));
-  }
   s = env->CreateDirs(run_dir);
   challenge::KeyFile key;
   bool fresh_key = false;
@@ -173,16 +170,41 @@ int RunVerify(const Args& args) {
   evidence::Header header = MakeHeader(options, key, result.ref_vocab_sha256);
   s = DescribeModel(env, options.reference.path, args.Has("quiet"), &header.reference);
   if (s.ok()) s = DescribeModel(env, options.candidate.path, args.Has("quiet"), &header.candidate);
-  evidence::TranscriptWriter transcript;
-  if (s.ok()) s = transcript.Open(env, transcript_path);
-  if (s.ok()) s = transcript.Append(evidence::HeaderLine(header));
+  // The transcript is the run's journal: a rerun with the same models, key and parameters resumes after
+  // its last complete record; anything else is refused.
+  std::vector<std::string> lines = {evidence::HeaderLine(header)};
+  std::vector<std::string> done;
+  std::unique_ptr<journal::Journal> transcript;
+  if (s.ok()) {
+    s = journal::Journal::Open(env, transcript_path, lines[0],
+                               [](const std::string& line) { return json::parse(line, nullptr, false).is_object(); },
+                               &done, &transcript);
+  }
+  evidence::Transcript previous;
+  if (s.ok()) {
+    std::vector<std::string> parsed = lines;
+    parsed.insert(parsed.end(), done.begin(), done.end());
+    s = evidence::ParseTranscript(parsed, &previous).WithContext(transcript_path);
+  }
+  std::vector<double> prior_scores;
+  for (size_t i = 0; s.ok() && i < previous.records.size(); ++i) {
+    if (previous.records[i].index != i) s = Status::Corruption(transcript_path + ": records out of order");
+    prior_scores.push_back(previous.records[i].score.score);
+  }
   if (!s.ok()) return ReportError(s);
+  if (!prior_scores.empty()) {
+    std::fprintf(stderr, "resuming %s after %zu scored challenges\n", run_dir.c_str(), prior_scores.size());
+  }
+  // A finished run's outcome line is re-derived below, not appended twice.
+  if (previous.finished) done.pop_back();
+  lines.insert(lines.end(), done.begin(), done.end());
 
   engine::Init(args.Has("verbose"));
   const bool live = !args.Has("quiet") && ::isatty(2);
   const auto& p = options.test;
   auto on_record = [&](const verify::ChallengeRecord& r) -> Status {
-    POT_RETURN_IF_ERROR(transcript.Append(evidence::RecordLine(MakeRecord(r), options.distance)));
+    lines.push_back(evidence::RecordLine(MakeRecord(r), options.distance));
+    POT_RETURN_IF_ERROR(transcript->Append(lines.back()));
     if (live) {
       std::fprintf(stderr, "\r[%llu/%llu] score %.4f  bounds [%.4f, %.4f]  epsilon %.3g   ",
                    static_cast<unsigned long long>(r.challenge.index + 1), static_cast<unsigned long long>(p.n_max),
@@ -190,18 +212,22 @@ int RunVerify(const Args& args) {
     }
     return Status::OK();
   };
-  s = verify::Run(env, options, *gen, on_record, &result);
+  s = verify::Run(env, options, *gen, prior_scores, on_record, &result);
   if (live) std::fprintf(stderr, "\n");
   evidence::Claim claim;
   claim.header = header;
-  claim.outcome = {result.decision, result.n_used, result.mean, result.lower, result.upper, result.seconds};
-  if (s.ok()) s = transcript.Append(evidence::OutcomeLine(claim.outcome));
-  if (s.ok()) s = transcript.Close();
+  claim.outcome = {result.decision, result.n_used, result.mean, result.lower, result.upper};
+  if (s.ok() && previous.finished && evidence::OutcomeLine(claim.outcome) != evidence::OutcomeLine(previous.outcome)) {
+    s = Status::Corruption(transcript_path + ": its outcome is not what its records give");
+  }
+  if (s.ok() && !previous.finished) s = transcript->Append(evidence::OutcomeLine(claim.outcome));
+  lines.push_back(evidence::OutcomeLine(claim.outcome));
+  if (s.ok()) s = transcript->Close();
   claim.key_hex = HexOf(key.key);
-  claim.transcript_root = evidence::TranscriptRoot(transcript.lines());
-  claim.transcript_size = transcript.lines().size();
+  claim.transcript_root = evidence::TranscriptRoot(lines);
+  claim.transcript_size = lines.size();
   std::string bundle;
-  if (s.ok() && signer) s = evidence::MakeBundle(*signer, claim, transcript.lines(), &bundle);
+  if (s.ok() && signer) s = evidence::MakeBundle(*signer, claim, lines, &bundle);
   if (s.ok() && signer) s = WriteFileAtomically(env, run_dir + "/bundle.json", bundle);
   if (!s.ok()) return ReportError(s);
 

@@ -82,7 +82,6 @@ Record RecordFrom(const json& j, verify::Distance distance) {
   r.score.mean_abs_dnll = j.at("mean_abs_dnll").get<double>();
   r.lower = j.at("lower").get<double>();
   r.upper = j.at("upper").get<double>();
-  r.seconds = j.at("seconds").get<double>();
   return r;
 }
 
@@ -93,7 +92,6 @@ Outcome OutcomeFrom(const json& j) {
   o.mean = j.at("mean_score").get<double>();
   o.lower = j.at("lower").get<double>();
   o.upper = j.at("upper").get<double>();
-  o.seconds = j.at("seconds").get<double>();
   return o;
 }
 
@@ -129,15 +127,13 @@ std::string RecordLine(const Record& r, verify::Distance distance) {
   j["mean_abs_dnll"] = r.score.mean_abs_dnll;
   j["lower"] = r.lower;
   j["upper"] = r.upper;
-  j["seconds"] = r.seconds;
   return j.dump();
 }
 
 std::string OutcomeLine(const Outcome& o) {
   json j = {{"type", "outcome"},      {"decision", stats::DecisionName(o.decision)},
             {"n_used", o.n_used},     {"mean_score", o.mean},
-            {"lower", o.lower},       {"upper", o.upper},
-            {"seconds", o.seconds}};
+            {"lower", o.lower},       {"upper", o.upper}};
   return j.dump();
 }
 
@@ -179,16 +175,5 @@ std::string TranscriptRoot(const std::vector<std::string>& lines) {
   for (const auto& line : lines) leaves.push_back(merkle::LeafHash(line));
   return HexOf(merkle::Root(leaves));
 }
-
-Status TranscriptWriter::Open(Env* env, const std::string& path) { return env->NewWritableFile(path, &file_); }
-
-Status TranscriptWriter::Append(const std::string& line) {
-  POT_RETURN_IF_ERROR(file_->Append(line + "\n"));
-  POT_RETURN_IF_ERROR(file_->Sync());
-  lines_.push_back(line);
-  return Status::OK();
-}
-
-Status TranscriptWriter::Close() { return file_->Close(); }
 
 }  // namespace pot::evidence

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,14 +46,14 @@ struct Record {
   std::string topk_sha256;  // hex; see TopKDigest
   verify::ChallengeScore score;
   double lower = 0, upper = 1;
-  double seconds = 0;
 };
 
+// No timings here or in Record: the transcript of a run that was interrupted and resumed is byte for byte
+// the transcript of the same run uninterrupted (timings go to result.json).
 struct Outcome {
   stats::Decision decision = stats::Decision::kUndecided;
   uint64_t n_used = 0;
   double mean = 0, lower = 0, upper = 1;
-  double seconds = 0;
 };
 
 struct Transcript {
@@ -74,18 +73,5 @@ Status ParseTranscript(const std::vector<std::string>& lines, Transcript* out);
 
 // RFC 6962 root (hex) over the lines as leaves.
 std::string TranscriptRoot(const std::vector<std::string>& lines);
-
-// Appends lines to a transcript file, each fsync'd before Append returns, and keeps the leaf hashes.
-class TranscriptWriter {
- public:
-  Status Open(Env* env, const std::string& path);
-  Status Append(const std::string& line);
-  Status Close();
-  const std::vector<std::string>& lines() const { return lines_; }
-
- private:
-  std::unique_ptr<WritableFile> file_;
-  std::vector<std::string> lines_;
-};
 
 }  // namespace pot::evidence

@@ -64,13 +64,17 @@ Status Scorer::Score(const challenge::Challenge& challenge, ChallengeRecord* rec
   return Status::OK();
 }
 
-Status Run(Env* env, const Options& options, const challenge::Generator& gen,
+Status Run(Env* env, const Options& options, const challenge::Generator& gen, const std::vector<double>& prior_scores,
            const std::function<Status(const ChallengeRecord&)>& on_record, Result* result) {
   const auto start = std::chrono::steady_clock::now();
   POT_RETURN_IF_ERROR(CheckSameVocabulary(env, options.reference.path, options.candidate.path, result));
-  std::unique_ptr<Scorer> scorer;
-  POT_RETURN_IF_ERROR(Scorer::Open(options, &scorer));
   stats::SequentialTest test(options.test);
+  for (double x : prior_scores) {
+    stats::Decision d;
+    POT_RETURN_IF_ERROR(test.Add(x, &d).WithContext("replaying challenge " + std::to_string(test.cs().n())));
+  }
+  std::unique_ptr<Scorer> scorer;
+  if (!test.done()) POT_RETURN_IF_ERROR(Scorer::Open(options, &scorer));
   while (!test.done()) {
     challenge::Challenge c;
     POT_RETURN_IF_ERROR(gen.Generate(test.cs().n(), &c));

@@ -73,10 +73,12 @@ class Scorer {
   std::vector<int32_t> sequence_, targets_;
 };
 
-// Runs the test over challenges 0, 1, ... from gen until it decides or reaches test.n_max. on_record sees
-// every scored challenge as it completes (progress, run directory); an error it returns stops the run.
-// Any scoring failure stops the run with that failure: no score is ever made up.
-Status Run(Env* env, const Options& options, const challenge::Generator& gen,
+// Runs the test over challenges 0, 1, ... from gen until it decides or reaches test.n_max. The scores of
+// challenges already scored by an interrupted run (prior_scores, challenges 0..k-1) are replayed into the
+// test first and scoring resumes at challenge k. on_record sees every newly scored challenge as it
+// completes (progress, journal); an error it returns stops the run. Any scoring failure stops the run with
+// that failure: no score is ever made up.
+Status Run(Env* env, const Options& options, const challenge::Generator& gen, const std::vector<double>& prior_scores,
            const std::function<Status(const ChallengeRecord&)>& on_record, Result* result);
 
 }  // namespace pot::verify

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "engine/engine.h"
 #include "gguf/gguf.h"
@@ -87,6 +88,14 @@ struct Pair {
   const char* expected;
 };
 
+// The lines of a run's transcript (header, records, outcome).
+std::vector<json> Transcript(const std::string& path) {
+  std::vector<json> lines;
+  std::istringstream in(test::Slurp(path));
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  return lines;
+}
+
 json Verify(const std::string& args, test::TempDir& dir, const std::string& run) {
   auto r = RunPot("verify --mode audit --json -o " + dir.File(run) + " " + args);
   EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << args << ": " << r.err;
@@ -118,9 +127,12 @@ TEST(VerifyAcceptance, ForgeFamilyInAuditMode) {
     const uint64_t n = j["n_used"];
     EXPECT_LE(n, 128u) << p.name;
     // Every scored challenge is on disk, and the last record's bounds are the result's.
-    const std::string records = test::Slurp(dir.File(std::string(p.name) + "/challenges.jsonl"));
-    ASSERT_EQ(test::CountLines(records), static_cast<int>(n)) << p.name;
-    const json last = json::parse(records.substr(records.rfind('\n', records.size() - 2) + 1));
+    const auto lines = Transcript(dir.File(std::string(p.name) + "/transcript.jsonl"));
+    ASSERT_EQ(lines.size(), n + 2) << p.name << ": header, one record per challenge, outcome";
+    EXPECT_EQ(lines.front()["type"], "header");
+    EXPECT_EQ(lines.back()["type"], "outcome");
+    EXPECT_EQ(lines.back()["decision"], p.expected);
+    const json& last = lines[n];
     EXPECT_EQ(last["index"], n - 1);
     EXPECT_DOUBLE_EQ(last["lower"].get<double>(), j["lower"].get<double>());
     EXPECT_DOUBLE_EQ(last["upper"].get<double>(), j["upper"].get<double>());
@@ -159,7 +171,9 @@ TEST(VerifyAcceptance, ScoringFailureAbortsWithoutImputing) {
   EXPECT_EQ(r.exit_code, 4) << r.err;
   EXPECT_NE(r.err.find("challenge 0: non-finite logits"), std::string::npos) << r.err;
   EXPECT_EQ(test::CountLines(r.err), 2) << "the commitment line and the one-line error: " << r.err;
-  EXPECT_EQ(test::Slurp(dir.File("run/challenges.jsonl")), "");
+  const auto lines = Transcript(dir.File("run/transcript.jsonl"));
+  ASSERT_EQ(lines.size(), 1u) << "the header only: no record, no outcome";
+  EXPECT_EQ(lines[0]["type"], "header");
   EXPECT_FALSE(std::filesystem::exists(dir.File("run/result.json")));
 }
 
@@ -188,8 +202,7 @@ TEST(VerifyCli, CommittedKeyFixesTheChallengesAndCapsTheBudget) {
   EXPECT_EQ(j["n_used"], 5);
   auto listed = RunPot("challenge list --key " + dir.File("k.key") + " -n 5 --json");
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
-  const std::string records = test::Slurp(dir.File("run/challenges.jsonl"));
-  const json first = json::parse(records.substr(0, records.find('\n')));
+  const json first = Transcript(dir.File("run/transcript.jsonl"))[1];
   EXPECT_NE(listed.out.find(first["prompt"].get<std::string>()), std::string::npos)
       << "the run scored the committed challenge 0";
   EXPECT_NE(RunPot("verify --ref " + Member("base") + " --cand " + Member("base") + " --key " + dir.File("k.key") +
