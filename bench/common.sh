@@ -24,10 +24,10 @@ measure() {
   local __out="$1" t rc=0
   shift
   t="$(mktemp)"
-  /usr/bin/time -f "%e %M" -o "$t" "$@" >/dev/null || rc=$?
-  ((rc <= 1)) || { echo "bench: '$*' failed with status $rc" >&2; exit 1; }
+  /usr/bin/time -f "%e %M" -o "$t" "$@" >/dev/null 2>"$t.err" || rc=$?
+  ((rc <= 1)) || { cat "$t.err" >&2; echo "bench: '$*' failed with status $rc" >&2; exit 1; }
   printf -v "$__out" '%s' "$(tail -n 1 "$t")"
-  rm -f "$t"
+  rm -f "$t" "$t.err"
 }
 
 # best_of N OUTVAR CMD...: the fastest of N runs (seconds only).
