@@ -80,21 +80,6 @@ Status CheckDecision(const evidence::Claim& claim, const evidence::Transcript& t
   return Status::OK();
 }
 
-Status DescribeModel(Env* env, const std::string& path, int threads, evidence::ModelRef* out) {
-  manifest::HashOptions options;
-  options.file_digest = true;
-  options.threads = threads;
-  manifest::Manifest m;
-  POT_RETURN_IF_ERROR(manifest::HashModel(env, path, options, &m));
-  for (const auto& shard : m.shards) {
-    out->files.push_back(shard.file);
-    out->file_sha256s.push_back(shard.file_sha256);
-  }
-  out->manifest_root = m.root;
-  out->weights_root = m.weights_root;
-  return Status::OK();
-}
-
 Status Rescore(const evidence::Claim& claim, const evidence::Transcript& t, const Options& options,
                std::string* detail) {
   verify::Options vo;
@@ -195,8 +180,10 @@ Status AuditBundle(Env* env, const std::string& bundle_text, const Options& opti
                 " recorded scores, recomputed");
   if (options.models) {
     evidence::ModelRef ref, cand;
-    POT_RETURN_IF_ERROR(DescribeModel(env, options.models->first, options.threads, &ref));
-    POT_RETURN_IF_ERROR(DescribeModel(env, options.models->second, options.threads, &cand));
+    manifest::HashOptions hashing;
+    hashing.threads = options.threads;
+    POT_RETURN_IF_ERROR(evidence::DescribeModel(env, options.models->first, hashing, &ref));
+    POT_RETURN_IF_ERROR(evidence::DescribeModel(env, options.models->second, hashing, &cand));
     check.Add("reference model", SameModel(ref, claim.header.reference),
               SameModel(ref, claim.header.reference) ? "files and manifest root " + ref.manifest_root
                                                      : "manifest root " + ref.manifest_root + " is not the bundle's " +

@@ -87,21 +87,12 @@ std::string DefaultRunDir() {
   return std::string("pot-verify-") + stamp;
 }
 
-// Names and digests of a model's files and its weight manifest's roots, for the transcript header.
+// The model's files, digests and manifest roots for the transcript header, with a progress bar.
 Status DescribeModel(Env* env, const std::string& path, bool quiet, evidence::ModelRef* out) {
   ProgressBar bar("hashing " + path, quiet);
   manifest::HashOptions options;
-  options.file_digest = true;
   options.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
-  manifest::Manifest m;
-  POT_RETURN_IF_ERROR(manifest::HashModel(env, path, options, &m));
-  for (const auto& shard : m.shards) {
-    out->files.push_back(shard.file);
-    out->file_sha256s.push_back(shard.file_sha256);
-  }
-  out->manifest_root = m.root;
-  out->weights_root = m.weights_root;
-  return Status::OK();
+  return evidence::DescribeModel(env, path, options, out);
 }
 
 evidence::Header MakeHeader(const verify::Options& o, const challenge::KeyFile& key, const std::string& vocab_sha256) {

@@ -257,6 +257,23 @@ Status Decode(llama_context* ctx, const std::vector<int32_t>& tokens, size_t beg
 
 }  // namespace
 
+void TopK(const float* values, int n, int k, std::vector<int32_t>* ids) {
+  // A heap of the best k seen, its worst on top: one comparison for most entries.
+  ids->clear();
+  auto better = [values](int32_t a, int32_t b) { return values[a] > values[b] || (values[a] == values[b] && a < b); };
+  for (int32_t v = 0; v < n; ++v) {
+    if (static_cast<int>(ids->size()) < k) {
+      ids->push_back(v);
+      std::push_heap(ids->begin(), ids->end(), better);
+    } else if (better(v, ids->front())) {
+      std::pop_heap(ids->begin(), ids->end(), better);
+      ids->back() = v;
+      std::push_heap(ids->begin(), ids->end(), better);
+    }
+  }
+  std::sort(ids->begin(), ids->end(), better);
+}
+
 Status Forward(llama_context* ctx, const std::vector<int32_t>& tokens, Distributions* out) {
   out->clear();
   if (tokens.empty()) return Status::InvalidArgument("nothing to score: no tokens");

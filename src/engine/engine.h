@@ -83,6 +83,9 @@ struct Distributions {
   }
 };
 
+// The k largest entries of values[0..n) (logits or log-probabilities), largest first, ties by lower id.
+void TopK(const float* values, int n, int k, std::vector<int32_t>* ids);
+
 // Teacher forcing: tokens through the model in batched passes from an empty cache (positions 0..n-1);
 // out gets one row per token. Fails, never substitutes, when llama.cpp errs or returns a non-finite logit.
 Status Forward(llama_context* ctx, const std::vector<int32_t>& tokens, Distributions* out);

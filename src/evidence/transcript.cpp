@@ -97,6 +97,20 @@ Outcome OutcomeFrom(const json& j) {
 
 }  // namespace
 
+Status DescribeModel(Env* env, const std::string& path, manifest::HashOptions options, ModelRef* out) {
+  options.file_digest = true;
+  manifest::Manifest m;
+  POT_RETURN_IF_ERROR(manifest::HashModel(env, path, options, &m));
+  *out = ModelRef{};
+  for (const auto& shard : m.shards) {
+    out->files.push_back(shard.file);
+    out->file_sha256s.push_back(shard.file_sha256);
+  }
+  out->manifest_root = m.root;
+  out->weights_root = m.weights_root;
+  return Status::OK();
+}
+
 std::string HeaderLine(const Header& h) {
   json j = {{"type", "header"},
             {"format", "pot.transcript"},

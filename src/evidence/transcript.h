@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "env/env.h"
+#include "manifest/manifest.h"
 #include "stats/sequential.h"
 #include "verify/score.h"
 
@@ -22,6 +23,9 @@ struct ModelRef {
   std::vector<std::string> file_sha256s;  // hex, one per file
   std::string manifest_root, weights_root;
 };
+
+// Hashes the model at path (its weight manifest and each file's SHA-256; options.file_digest is forced on).
+Status DescribeModel(Env* env, const std::string& path, manifest::HashOptions options, ModelRef* out);
 
 struct Header {
   std::string pot_version, llama_commit;

@@ -22,15 +22,6 @@ double LogNormalizer(const float* logits, int n) {
   return max_logit + std::log(sum);
 }
 
-// The k most likely ids, by logit descending and id ascending.
-void TopIds(const float* logits, int n, int k, std::vector<int32_t>* ids) {
-  ids->resize(static_cast<size_t>(n));
-  for (int v = 0; v < n; ++v) (*ids)[static_cast<size_t>(v)] = v;
-  auto better = [logits](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
-  std::partial_sort(ids->begin(), ids->begin() + std::min(k, n), ids->end(), better);
-  ids->resize(static_cast<size_t>(std::min(k, n)));
-}
-
 }  // namespace
 
 void Summary::Add(const PromptResult& r, const std::string& record_line) {
@@ -149,7 +140,7 @@ Status Checker::RunLockstep(uint64_t index, PromptResult* out) {
     if (a == nullptr || b == nullptr) return fail(Status::Internal("llama.cpp returned no logits"));
     const double za = LogNormalizer(a, n), zb = LogNormalizer(b, n);
     if (!std::isfinite(za) || !std::isfinite(zb)) return fail(Status::Internal("non-finite logits from llama.cpp"));
-    TopIds(a, n, options_.topk, &ids);
+    engine::TopK(a, n, options_.topk, &ids);
     for (int32_t id : ids) r.max_abs_dlogprob = std::max(r.max_abs_dlogprob, std::abs((a[id] - za) - (b[id] - zb)));
     ++r.compared;
     const int32_t ta = sample_a.Sample(first_.get());
@@ -182,7 +173,7 @@ Status Checker::Generate(uint64_t index, Reference* out) {
     const float* a = engine::LastLogits(first_.get());
     const double za = LogNormalizer(a, n);
     if (!std::isfinite(za)) return fail(Status::Internal("non-finite logits from llama.cpp"));
-    TopIds(a, n, options_.topk, &ids);
+    engine::TopK(a, n, options_.topk, &ids);
     for (int32_t id : ids) {
       out->topk_ids.push_back(id);
       out->topk_logp.push_back(a[id] - za);

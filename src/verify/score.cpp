@@ -72,23 +72,6 @@ void PutU32(Sha256& h, uint32_t v) {
   h.Update(b);
 }
 
-// The k most likely ids of a row, by log-probability descending and id ascending.
-void TopK(const float* logp, int n_vocab, int k, std::vector<int32_t>* ids) {
-  ids->clear();
-  auto better = [logp](int32_t a, int32_t b) { return logp[a] > logp[b] || (logp[a] == logp[b] && a < b); };
-  for (int32_t v = 0; v < n_vocab; ++v) {
-    if (static_cast<int>(ids->size()) < k) {
-      ids->push_back(v);
-      std::push_heap(ids->begin(), ids->end(), better);
-    } else if (better(v, ids->front())) {
-      std::pop_heap(ids->begin(), ids->end(), better);
-      ids->back() = v;
-      std::push_heap(ids->begin(), ids->end(), better);
-    }
-  }
-  std::sort(ids->begin(), ids->end(), better);
-}
-
 }  // namespace
 
 const char* DistanceName(Distance d) { return d == Distance::kTotalVariation ? "tv" : "js"; }
@@ -140,7 +123,7 @@ std::string TopKDigest(const engine::Distributions& ref, const engine::Distribut
   for (size_t row = 0; row < ref.rows(); ++row) {
     for (const engine::Distributions* d : {&ref, &cand}) {
       const float* logp = d->logp_row(row);
-      TopK(logp, d->n_vocab, k, &ids);
+      engine::TopK(logp, d->n_vocab, k, &ids);
       for (int32_t id : ids) {
         PutU32(h, static_cast<uint32_t>(id));
         uint32_t bits;
