@@ -41,13 +41,12 @@ run="$work/score-run"
 rm -rf "$run"
 "$pot" verify --ref "$model" --cand "$model" --family corpus --corpus "$corpus" --n-max "$chunks" \
   --alpha 1e-12 --beta 1e-12 --epsilon 0.001 --threads "$threads" --quiet -o "$run" >/dev/null || true
-pot_rate="$(python3 - "$run/challenges.jsonl" <<'PY'
+pot_rate="$(python3 - "$run/result.json" <<'PY'
 import json, sys
-rs = [json.loads(l) for l in open(sys.argv[1])]
+r = json.load(open(sys.argv[1]))
 # Per model: with K = 0 each model evaluates exactly the scored positions (the pass stops before the last
-# prompt token, which would predict nothing scored).
-scored = sum(2 * r["positions"] for r in rs)
-print(f"{scored / sum(r['seconds'] for r in rs):.0f} {len(rs)} {sum(r['positions'] for r in rs) / len(rs):.1f}")
+# prompt token, which would predict nothing scored). scoring_seconds excludes loading and hashing.
+print(f"{r['positions_scored'] / r['scoring_seconds']:.0f} {r['n_used']} {r['positions_scored'] / r['n_used']:.1f}")
 PY
 )"
 read -r pot_tps n_chal mean_pos <<<"$pot_rate"

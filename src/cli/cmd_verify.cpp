@@ -222,7 +222,8 @@ int RunVerify(const Args& args) {
   if (s.ok() && signer) s = WriteFileAtomically(env, run_dir + "/bundle.json", bundle);
   if (!s.ok()) return ReportError(s);
 
-  const double rate = result.seconds > 0 ? static_cast<double>(result.tokens_scored) / result.seconds : 0;
+  const double rate =
+      result.scoring_seconds > 0 ? static_cast<double>(result.tokens_scored) / result.scoring_seconds : 0;
   json j = {{"decision", stats::DecisionName(result.decision)},
             {"n_used", result.n_used},
             {"mean_score", result.mean},
@@ -240,6 +241,7 @@ int RunVerify(const Args& args) {
             {"commitment", ToHex(key.commitment)},
             {"family", key.family.name},
             {"seconds", result.seconds},
+            {"scoring_seconds", result.scoring_seconds},
             {"positions_scored", result.tokens_scored},
             {"positions_per_second", rate},
             {"transcript_root", claim.transcript_root},

@@ -85,6 +85,7 @@ Status Run(Env* env, const Options& options, const challenge::Generator& gen, co
     rec.lower = test.cs().lower();
     rec.upper = test.cs().upper();
     result->tokens_scored += rec.score.positions;
+    result->scoring_seconds += rec.seconds;
     POT_RETURN_IF_ERROR(on_record(rec));
   }
   result->decision = test.decision();

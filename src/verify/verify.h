@@ -47,8 +47,9 @@ struct Result {
   stats::Decision decision = stats::Decision::kUndecided;
   uint64_t n_used = 0;
   double mean = 0, lower = 0, upper = 1;
-  double seconds = 0;
-  uint64_t tokens_scored = 0;  // positions scored by each model
+  double seconds = 0;          // the whole run, model loading included
+  double scoring_seconds = 0;  // the challenges scored by this run, alone
+  uint64_t tokens_scored = 0;  // positions scored by each model in this run
   std::string ref_vocab_sha256, cand_vocab_sha256;
 };
 
