@@ -45,8 +45,9 @@ pot_rate="$(python3 - "$run/result.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 # Per model: with K = 0 each model evaluates exactly the scored positions (the pass stops before the last
-# prompt token, which would predict nothing scored). scoring_seconds excludes loading and hashing.
-print(f"{r['positions_scored'] / r['scoring_seconds']:.0f} {r['n_used']} {r['positions_scored'] / r['n_used']:.1f}")
+# prompt token, which would predict nothing scored), so the tokens through a model are twice the positions.
+# scoring_seconds excludes loading and hashing.
+print(f"{2 * r['positions_scored'] / r['scoring_seconds']:.0f} {r['n_used']} {r['positions_scored'] / r['n_used']:.1f}")
 PY
 )"
 read -r pot_tps n_chal mean_pos <<<"$pot_rate"
