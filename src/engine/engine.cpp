@@ -257,6 +257,15 @@ Status Decode(llama_context* ctx, const std::vector<int32_t>& tokens, size_t beg
 
 }  // namespace
 
+double LogSumExp(const float* logits, int n) {
+  if (logits == nullptr) return std::nan("");
+  const float max_logit = MaxFiniteLogit(logits, n);
+  if (std::isnan(max_logit)) return std::nan("");
+  thread_local FloatBuffer scratch;  // ExpRow writes every e^(logit - max); only their sum is wanted here
+  scratch.resize(static_cast<size_t>(n));
+  return max_logit + std::log(ExpRow(logits, max_logit, n, scratch.data()));
+}
+
 void TopK(const float* values, int n, int k, std::vector<int32_t>* ids) {
   // A heap of the best k seen, its worst on top: one comparison for most entries.
   ids->clear();

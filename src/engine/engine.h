@@ -83,6 +83,11 @@ struct Distributions {
   }
 };
 
+// log(sum_v exp(logits[v])), so that log p(v) = logits[v] - LogSumExp(logits, n): the normalizer the
+// softmax above uses, for callers that need only a few log-probabilities of a row. NaN when logits is null
+// or holds a non-finite value.
+double LogSumExp(const float* logits, int n);
+
 // The k largest entries of values[0..n) (logits or log-probabilities), largest first, ties by lower id.
 void TopK(const float* values, int n, int k, std::vector<int32_t>* ids);
 

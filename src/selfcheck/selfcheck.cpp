@@ -14,12 +14,22 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-// log-sum-exp of a row of logits, so that logp(id) = logit[id] - LogNormalizer.
-double LogNormalizer(const float* logits, int n) {
-  const float max_logit = *std::max_element(logits, logits + n);
-  double sum = 0;
-  for (int v = 0; v < n; ++v) sum += std::exp(static_cast<double>(logits[v] - max_logit));
-  return max_logit + std::log(sum);
+// The k most likely tokens of a row of logits and their log-probabilities.
+Status TopLogProbs(const float* logits, int n, int k, std::vector<int32_t>* ids, std::vector<double>* logp) {
+  const double z = engine::LogSumExp(logits, n);
+  if (!std::isfinite(z)) return Status::Internal("non-finite or missing logits from llama.cpp");
+  engine::TopK(logits, n, k, ids);
+  logp->clear();
+  for (int32_t id : *ids) logp->push_back(logits[id] - z);
+  return Status::OK();
+}
+
+// Folds max |logp[j] - log p_second(ids[j])| over the k given tokens into *max.
+Status FoldMaxAbsDelta(const int32_t* ids, const double* logp, size_t k, const float* second, int n, double* max) {
+  const double z = engine::LogSumExp(second, n);
+  if (!std::isfinite(z)) return Status::Internal("non-finite or missing logits from llama.cpp");
+  for (size_t j = 0; j < k; ++j) *max = std::max(*max, std::abs(logp[j] - (second[ids[j]] - z)));
+  return Status::OK();
 }
 
 }  // namespace
@@ -134,14 +144,14 @@ Status Checker::RunLockstep(uint64_t index, PromptResult* out) {
   r.index = index;
   const int n = engine::VocabSize(first_.get());
   std::vector<int32_t> ids;
+  std::vector<double> logp;
   for (int t = 0; t < options_.tokens; ++t) {
-    const float* a = engine::LastLogits(first_.get());
-    const float* b = engine::LastLogits(second_.get());
-    if (a == nullptr || b == nullptr) return fail(Status::Internal("llama.cpp returned no logits"));
-    const double za = LogNormalizer(a, n), zb = LogNormalizer(b, n);
-    if (!std::isfinite(za) || !std::isfinite(zb)) return fail(Status::Internal("non-finite logits from llama.cpp"));
-    engine::TopK(a, n, options_.topk, &ids);
-    for (int32_t id : ids) r.max_abs_dlogprob = std::max(r.max_abs_dlogprob, std::abs((a[id] - za) - (b[id] - zb)));
+    s = TopLogProbs(engine::LastLogits(first_.get()), n, options_.topk, &ids, &logp);
+    if (s.ok()) {
+      s = FoldMaxAbsDelta(ids.data(), logp.data(), ids.size(), engine::LastLogits(second_.get()), n,
+                          &r.max_abs_dlogprob);
+    }
+    if (!s.ok()) return fail(s);
     ++r.compared;
     const int32_t ta = sample_a.Sample(first_.get());
     const int32_t tb = sample_b.Sample(second_.get());
@@ -169,15 +179,12 @@ Status Checker::Generate(uint64_t index, Reference* out) {
   if (!s.ok()) return fail(s);
   const int n = engine::VocabSize(first_.get());
   std::vector<int32_t> ids;
+  std::vector<double> logp;
   for (int t = 0; t < options_.tokens; ++t) {
-    const float* a = engine::LastLogits(first_.get());
-    const double za = LogNormalizer(a, n);
-    if (!std::isfinite(za)) return fail(Status::Internal("non-finite logits from llama.cpp"));
-    engine::TopK(a, n, options_.topk, &ids);
-    for (int32_t id : ids) {
-      out->topk_ids.push_back(id);
-      out->topk_logp.push_back(a[id] - za);
-    }
+    s = TopLogProbs(engine::LastLogits(first_.get()), n, options_.topk, &ids, &logp);
+    if (!s.ok()) return fail(s);
+    out->topk_ids.insert(out->topk_ids.end(), ids.begin(), ids.end());
+    out->topk_logp.insert(out->topk_logp.end(), logp.begin(), logp.end());
     const int32_t token = sample.Sample(first_.get());
     out->tokens.push_back(token);
     if (engine::IsEndOfGeneration(first_.get(), token) || t + 1 == options_.tokens) break;
@@ -200,14 +207,9 @@ Status Checker::Compare(uint64_t index, const Reference& ref, PromptResult* out)
   PromptResult r;
   r.index = index;
   for (size_t t = 0; t < ref.tokens.size(); ++t) {
-    const float* b = engine::LastLogits(second_.get());
-    const double zb = LogNormalizer(b, n);
-    if (!std::isfinite(zb)) return fail(Status::Internal("non-finite logits from llama.cpp"));
-    for (size_t j = 0; j < k; ++j) {
-      const int32_t id = ref.topk_ids[t * k + j];
-      r.max_abs_dlogprob = std::max(r.max_abs_dlogprob, std::abs(ref.topk_logp[t * k + j] -
-                                                                 static_cast<double>(b[id] - zb)));
-    }
+    s = FoldMaxAbsDelta(&ref.topk_ids[t * k], &ref.topk_logp[t * k], k, engine::LastLogits(second_.get()), n,
+                        &r.max_abs_dlogprob);
+    if (!s.ok()) return fail(s);
     ++r.compared;
     const int32_t token = sample.Sample(second_.get());
     if (token != ref.tokens[t]) {

@@ -67,11 +67,6 @@ Status IntoUnitInterval(double* x, const char* what) {
   return Status::OK();
 }
 
-void PutU32(Sha256& h, uint32_t v) {
-  const std::string b = U32Le(v);
-  h.Update(b);
-}
-
 }  // namespace
 
 const char* DistanceName(Distance d) { return d == Distance::kTotalVariation ? "tv" : "js"; }
@@ -118,17 +113,17 @@ Status ScoreChallenge(const engine::Distributions& ref, const engine::Distributi
 std::string TopKDigest(const engine::Distributions& ref, const engine::Distributions& cand, int k) {
   Sha256 h;
   h.UpdateLengthPrefixed("pot.topk.v1");
-  PutU32(h, static_cast<uint32_t>(k));
+  h.Update(U32Le(static_cast<uint32_t>(k)));
   std::vector<int32_t> ids;
   for (size_t row = 0; row < ref.rows(); ++row) {
     for (const engine::Distributions* d : {&ref, &cand}) {
       const float* logp = d->logp_row(row);
       engine::TopK(logp, d->n_vocab, k, &ids);
       for (int32_t id : ids) {
-        PutU32(h, static_cast<uint32_t>(id));
+        h.Update(U32Le(static_cast<uint32_t>(id)));
         uint32_t bits;
         std::memcpy(&bits, &logp[id], 4);
-        PutU32(h, bits);
+        h.Update(U32Le(bits));
       }
     }
   }
