@@ -171,12 +171,9 @@ int RunVerify(const Args& args) {
                                [](const std::string& line) { return json::parse(line, nullptr, false).is_object(); },
                                &done, &transcript);
   }
+  lines.insert(lines.end(), done.begin(), done.end());
   evidence::Transcript previous;
-  if (s.ok()) {
-    std::vector<std::string> parsed = lines;
-    parsed.insert(parsed.end(), done.begin(), done.end());
-    s = evidence::ParseTranscript(parsed, &previous).WithContext(transcript_path);
-  }
+  if (s.ok()) s = evidence::ParseTranscript(lines, &previous).WithContext(transcript_path);
   std::vector<double> prior_scores;
   for (size_t i = 0; s.ok() && i < previous.records.size(); ++i) {
     if (previous.records[i].index != i) s = Status::Corruption(transcript_path + ": records out of order");
@@ -187,8 +184,7 @@ int RunVerify(const Args& args) {
     std::fprintf(stderr, "resuming %s after %zu scored challenges\n", run_dir.c_str(), prior_scores.size());
   }
   // A finished run's outcome line is re-derived below, not appended twice.
-  if (previous.finished) done.pop_back();
-  lines.insert(lines.end(), done.begin(), done.end());
+  if (previous.finished) lines.pop_back();
 
   engine::Init(args.Has("verbose"));
   const bool live = !args.Has("quiet") && ::isatty(2);
@@ -208,11 +204,12 @@ int RunVerify(const Args& args) {
   evidence::Claim claim;
   claim.header = header;
   claim.outcome = {result.decision, result.n_used, result.mean, result.lower, result.upper};
-  if (s.ok() && previous.finished && evidence::OutcomeLine(claim.outcome) != evidence::OutcomeLine(previous.outcome)) {
+  const std::string outcome_line = evidence::OutcomeLine(claim.outcome);
+  if (s.ok() && previous.finished && outcome_line != evidence::OutcomeLine(previous.outcome)) {
     s = Status::Corruption(transcript_path + ": its outcome is not what its records give");
   }
-  if (s.ok() && !previous.finished) s = transcript->Append(evidence::OutcomeLine(claim.outcome));
-  lines.push_back(evidence::OutcomeLine(claim.outcome));
+  if (s.ok() && !previous.finished) s = transcript->Append(outcome_line);
+  lines.push_back(outcome_line);
   if (s.ok()) s = transcript->Close();
   claim.key_hex = HexOf(key.key);
   claim.transcript_root = evidence::TranscriptRoot(lines);
