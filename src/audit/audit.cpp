@@ -179,19 +179,20 @@ Status AuditBundle(Env* env, const std::string& bundle_text, const Options& opti
             std::string(stats::DecisionName(t.outcome.decision)) + " after " + std::to_string(t.outcome.n_used) +
                 " recorded scores, recomputed");
   if (options.models) {
-    evidence::ModelRef ref, cand;
-    manifest::HashOptions hashing;
-    hashing.threads = options.threads;
-    POT_RETURN_IF_ERROR(evidence::DescribeModel(env, options.models->first, hashing, &ref));
-    POT_RETURN_IF_ERROR(evidence::DescribeModel(env, options.models->second, hashing, &cand));
-    check.Add("reference model", SameModel(ref, claim.header.reference),
-              SameModel(ref, claim.header.reference) ? "files and manifest root " + ref.manifest_root
-                                                     : "manifest root " + ref.manifest_root + " is not the bundle's " +
-                                                           claim.header.reference.manifest_root);
-    check.Add("candidate model", SameModel(cand, claim.header.candidate),
-              SameModel(cand, claim.header.candidate) ? "files and manifest root " + cand.manifest_root
-                                                      : "manifest root " + cand.manifest_root + " is not the bundle's " +
-                                                            claim.header.candidate.manifest_root);
+    // Hashes the model at path and checks it against the bundle's description of it.
+    auto check_model = [&](const std::string& name, const std::string& path, const evidence::ModelRef& expected) {
+      manifest::HashOptions hashing;
+      hashing.threads = options.threads;
+      evidence::ModelRef actual;
+      POT_RETURN_IF_ERROR(evidence::DescribeModel(env, path, hashing, &actual));
+      const bool same = SameModel(actual, expected);
+      check.Add(name, same,
+                same ? "files and manifest root " + actual.manifest_root
+                     : "manifest root " + actual.manifest_root + " is not the bundle's " + expected.manifest_root);
+      return Status::OK();
+    };
+    POT_RETURN_IF_ERROR(check_model("reference model", options.models->first, claim.header.reference));
+    POT_RETURN_IF_ERROR(check_model("candidate model", options.models->second, claim.header.candidate));
     if (options.rescore) {
       std::string detail;
       Status s = Rescore(claim, t, options, &detail);
