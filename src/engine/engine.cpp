@@ -220,12 +220,12 @@ Status AppendSoftmax(const float* logits, int n_vocab, Distributions* out) {
   return Status::OK();
 }
 
-// Decodes tokens[begin, end) at positions begin.. in batches of n_batch, keeping the rows of those with
-// want_rows set (the last one only otherwise).
-Status Decode(llama_context* ctx, const std::vector<int32_t>& tokens, size_t begin, size_t end, bool want_rows,
-              Distributions* out) {
+// Decodes tokens[begin, end) at positions begin.. in batches of n_batch. With out, every token's
+// distribution is appended to it; without, only the last token's logits are computed, left in the context
+// for LastLogits.
+Status Decode(llama_context* ctx, const std::vector<int32_t>& tokens, size_t begin, size_t end, Distributions* out) {
   const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx)));
-  out->n_vocab = n_vocab;
+  if (out != nullptr) out->n_vocab = n_vocab;
   if (end > llama_n_ctx(ctx)) {
     return Status::InvalidArgument("sequence of " + std::to_string(end) + " tokens exceeds the context of " +
                                    std::to_string(llama_n_ctx(ctx)));
@@ -241,14 +241,14 @@ Status Decode(llama_context* ctx, const std::vector<int32_t>& tokens, size_t beg
       batch.pos[i] = static_cast<llama_pos>(start + i);
       batch.n_seq_id[i] = 1;
       batch.seq_id[i][0] = 0;
-      batch.logits[i] = want_rows || start + i + 1 == end;
+      batch.logits[i] = out != nullptr || start + i + 1 == end;
     }
     if (llama_decode(ctx, batch) != 0) {
       status = Status::Internal("llama_decode failed");
       break;
     }
-    for (size_t i = 0; i < n && status.ok(); ++i) {
-      if (batch.logits[i]) status = AppendSoftmax(llama_get_logits_ith(ctx, static_cast<int32_t>(i)), n_vocab, out);
+    for (size_t i = 0; out != nullptr && i < n && status.ok(); ++i) {
+      status = AppendSoftmax(llama_get_logits_ith(ctx, static_cast<int32_t>(i)), n_vocab, out);
     }
   }
   llama_batch_free(batch);
@@ -287,7 +287,7 @@ Status Forward(llama_context* ctx, const std::vector<int32_t>& tokens, Distribut
   out->clear();
   if (tokens.empty()) return Status::InvalidArgument("nothing to score: no tokens");
   llama_memory_clear(llama_get_memory(ctx), true);
-  return Decode(ctx, tokens, 0, tokens.size(), true, out);
+  return Decode(ctx, tokens, 0, tokens.size(), out);
 }
 
 Status GenerateGreedy(llama_context* ctx, const std::vector<int32_t>& prompt, int max_new,
@@ -305,7 +305,7 @@ Status GenerateGreedy(llama_context* ctx, const std::vector<int32_t>& prompt, in
     continuation->push_back(next);
     sequence.push_back(next);
     if (llama_vocab_is_eog(vocab, next) || static_cast<int>(continuation->size()) == max_new) break;
-    POT_RETURN_IF_ERROR(Decode(ctx, sequence, sequence.size() - 1, sequence.size(), true, out));
+    POT_RETURN_IF_ERROR(Decode(ctx, sequence, sequence.size() - 1, sequence.size(), out));
   }
   // The final token is never decoded, so rows = |prompt| + |continuation| - 1.
   return Status::OK();
@@ -313,16 +313,8 @@ Status GenerateGreedy(llama_context* ctx, const std::vector<int32_t>& prompt, in
 
 Status Start(llama_context* ctx, const std::vector<int32_t>& prompt) {
   if (prompt.empty()) return Status::InvalidArgument("empty prompt");
-  if (prompt.size() > llama_n_ctx(ctx)) return Status::InvalidArgument("prompt exceeds the context");
   llama_memory_clear(llama_get_memory(ctx), true);
-  std::vector<int32_t> tokens = prompt;
-  for (size_t start = 0; start < tokens.size(); start += llama_n_batch(ctx)) {
-    const size_t n = std::min<size_t>(llama_n_batch(ctx), tokens.size() - start);
-    if (llama_decode(ctx, llama_batch_get_one(tokens.data() + start, static_cast<int32_t>(n))) != 0) {
-      return Status::Internal("llama_decode failed");
-    }
-  }
-  return Status::OK();
+  return Decode(ctx, prompt, 0, prompt.size(), nullptr);
 }
 
 Status Step(llama_context* ctx, int32_t token) {
