@@ -92,8 +92,8 @@ Status Rescore(const evidence::Claim& claim, const evidence::Transcript& t, cons
   vo.candidate.context.n_ubatch = claim.header.cand_ubatch;
   vo.candidate.context.flash_attn = claim.header.cand_flash_attn;
   vo.reference.context.n_threads = vo.candidate.context.n_threads = options.threads;
-  std::unique_ptr<verify::Scorer> scorer;
-  POT_RETURN_IF_ERROR(verify::Scorer::Open(vo, &scorer));
+  std::unique_ptr<verify::ChallengeScorer> scorer;
+  POT_RETURN_IF_ERROR(verify::ModelPairScorer::Open(vo, &scorer));
   double worst = 0;
   size_t same_topk = 0;
   for (const auto& r : t.records) {

@@ -45,5 +45,6 @@ CommandSpec KeygenCommand();
 CommandSpec AuditCommand();
 CommandSpec ReportCommand();
 CommandSpec SelfcheckCommand();
+CommandSpec ReferenceCommand();
 
 }  // namespace pot::cli

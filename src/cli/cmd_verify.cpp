@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <optional>
 #include <nlohmann/json.hpp>
 
@@ -13,7 +14,9 @@
 #include "crypto/hmac.h"
 #include "evidence/bundle.h"
 #include "journal/journal.h"
+#include "gguf/model_info.h"
 #include "manifest/manifest.h"
+#include "reference/reference.h"
 #include "verify/verify.h"
 
 namespace pot::cli {
@@ -60,8 +63,13 @@ Status TestParams(const Args& args, stats::TestParams* p) {
 
 Status Options(const Args& args, verify::Options* o) {
   auto ref = args.Get("ref"), cand = args.Get("cand");
-  if (!ref || !cand) return Status::InvalidArgument("verify needs --ref A.gguf and --cand B.gguf");
-  o->reference.path = *ref;
+  if (!cand || ref.has_value() == args.Has("reference")) {
+    return Status::InvalidArgument("verify needs --cand B.gguf and either --ref A.gguf or --reference REF.potref");
+  }
+  if (args.Has("reference") && !args.Has("key")) {
+    return Status::InvalidArgument("verify --reference needs --key, the key file the reference file was built with");
+  }
+  o->reference.path = ref.value_or("");
   o->candidate.path = *cand;
   POT_RETURN_IF_ERROR(TestParams(args, &o->test));
   uint64_t tokens = 0, threads = 0, ubatch = 0;
@@ -127,6 +135,51 @@ evidence::Record MakeRecord(const verify::ChallengeRecord& r) {
   return e;
 }
 
+// With --reference: reads the reference file, checks its signer (--trust) and that the candidate's
+// vocabulary is the one it was built on. The key is checked against it once read.
+Status OpenReferenceFile(Env* env, const Args& args, const std::string& cand, reference::File* file,
+                         verify::Result* result) {
+  const std::string path = *args.Get("reference");
+  if (args.Get("distance").value_or("tv") != "tv") {
+    return Status::InvalidArgument("a reference file supports the tv distance only (docs/verify.md)");
+  }
+  POT_RETURN_IF_ERROR(reference::ReadFile(env, path, file));
+  if (auto trust = args.Get("trust")) {
+    std::string trusted;
+    POT_RETURN_IF_ERROR(ReadPublicKey(env, *trust, &trusted));
+    if (trusted != file->signer) {
+      return Status::Corruption(path + " is signed by key " + KeyId(file->signer) + ", not the trusted key " + KeyId(trusted));
+    }
+  }
+  gguf::ModelInfo info;
+  POT_RETURN_IF_ERROR(gguf::GetModelInfo(env, cand, &info));
+  result->ref_vocab_sha256 = file->header.vocab_sha256;
+  result->cand_vocab_sha256 = info.vocab_sha256;
+  if (info.vocab_sha256 != file->header.vocab_sha256) {
+    return Status::Unsupported("the candidate's vocabulary (vocab_sha256 " + info.vocab_sha256.substr(0, 16) +
+                               "...) is not the reference file's (" + file->header.vocab_sha256.substr(0, 16) +
+                               "...): token-level comparison is meaningless; they are not the same model");
+  }
+  if (args.Has("tokens")) {
+    uint64_t tokens = 0;
+    POT_RETURN_IF_ERROR(args.GetU64("tokens", 0, &tokens));
+    if (tokens != static_cast<uint64_t>(file->header.continuation_tokens)) {
+      return Status::InvalidArgument("--tokens differs from the reference file's " +
+                                     std::to_string(file->header.continuation_tokens));
+    }
+  }
+  return Status::OK();
+}
+
+Status CheckKeyOpensReference(const challenge::KeyFile& key, const reference::Header& h) {
+  if (ToHex(key.commitment) != h.commitment || key.family.name != h.family || key.family.params != h.family_params ||
+      key.n_max != h.n_max_committed) {
+    return Status::InvalidArgument("the key is not the one the reference file was built with (its commitment is " +
+                                   h.commitment.substr(0, 16) + "...)");
+  }
+  return Status::OK();
+}
+
 int RunVerify(const Args& args) {
   Env* env = Env::Default();
   verify::Options options;
@@ -134,7 +187,13 @@ int RunVerify(const Args& args) {
   if (!s.ok()) return ReportError(s);
   // Refuse incomparable models before any key is made or directory written.
   verify::Result result;
-  s = verify::CheckSameVocabulary(env, options.reference.path, options.candidate.path, &result);
+  std::optional<reference::File> ref_file;
+  if (args.Has("reference")) {
+    ref_file.emplace();
+    s = OpenReferenceFile(env, args, options.candidate.path, &*ref_file, &result);
+  } else {
+    s = verify::CheckSameVocabulary(env, options.reference.path, options.candidate.path, &result);
+  }
   if (!s.ok()) return ReportError(s);
   std::optional<SigningKey> signer;
   if (auto path = args.Get("sign")) {
@@ -148,9 +207,16 @@ int RunVerify(const Args& args) {
   challenge::KeyFile key;
   bool fresh_key = false;
   if (s.ok()) s = ResolveKey(args, env, run_dir, options.test.n_max, &key, &fresh_key);
+  if (s.ok() && ref_file) s = CheckKeyOpensReference(key, ref_file->header);
   if (!s.ok()) return ReportError(s);
-  // The commitment covers challenges 0..n_max-1 only.
+  // The commitment covers challenges 0..n_max-1 only; a reference file, its first n.
   options.test.n_max = std::min(options.test.n_max, key.n_max);
+  if (ref_file && ref_file->header.n < options.test.n_max) {
+    std::fprintf(stderr, "the reference file holds %llu challenges: the budget is %llu, not %llu\n",
+                 static_cast<unsigned long long>(ref_file->header.n), static_cast<unsigned long long>(ref_file->header.n),
+                 static_cast<unsigned long long>(options.test.n_max));
+    options.test.n_max = ref_file->header.n;
+  }
   std::unique_ptr<challenge::Generator> gen;
   s = challenge::NewGenerator(env, key.key, key.family, args.Get("corpus").value_or(""), &gen);
   if (!s.ok()) return ReportError(s);
@@ -159,7 +225,15 @@ int RunVerify(const Args& args) {
   }
   // The transcript header names both models by their weight manifests.
   evidence::Header header = MakeHeader(options, key, result.ref_vocab_sha256);
-  s = DescribeModel(env, options.reference.path, args.Has("quiet"), &header.reference);
+  if (ref_file) {
+    header.reference = ref_file->header.model;
+    header.reference_file = evidence::ReferenceFileRef{std::filesystem::path(*args.Get("reference")).filename().string(), ref_file->sha256,
+                                                       HexOf(ref_file->signer)};
+    header.continuation_tokens = options.continuation_tokens = ref_file->header.continuation_tokens;
+    header.topk = ref_file->header.topk;
+  } else {
+    s = DescribeModel(env, options.reference.path, args.Has("quiet"), &header.reference);
+  }
   if (s.ok()) s = DescribeModel(env, options.candidate.path, args.Has("quiet"), &header.candidate);
   // The transcript is the run's journal: a rerun with the same models, key and parameters resumes after
   // its last complete record; anything else is refused.
@@ -199,7 +273,11 @@ int RunVerify(const Args& args) {
     }
     return Status::OK();
   };
-  s = verify::Run(env, options, *gen, prior_scores, on_record, &result);
+  auto open_scorer = [&](std::unique_ptr<verify::ChallengeScorer>* scorer) {
+    if (ref_file) return reference::FileScorer::Open(&*ref_file, options.candidate, scorer);
+    return verify::ModelPairScorer::Open(options, scorer);
+  };
+  s = verify::Run(options.test, *gen, prior_scores, open_scorer, on_record, &result);
   if (live) std::fprintf(stderr, "\n");
   evidence::Claim claim;
   claim.header = header;
@@ -232,7 +310,7 @@ int RunVerify(const Args& args) {
               {"continuation_tokens", options.continuation_tokens},
               {"cand_ubatch", options.candidate.context.n_ubatch},
               {"cand_flash_attn", options.candidate.context.flash_attn}}},
-            {"reference", options.reference.path},
+            {"reference", ref_file ? *args.Get("reference") : options.reference.path},
             {"candidate", options.candidate.path},
             {"vocab_sha256", result.ref_vocab_sha256},
             {"commitment", ToHex(key.commitment)},
@@ -274,8 +352,11 @@ int RunVerify(const Args& args) {
 CommandSpec VerifyCommand() {
   return {"verify",
           "is the candidate the reference model? challenge both, score, and test sequentially until SAME/DIFFERENT",
-          "--ref A.gguf --cand B.gguf [--mode quick|audit|strict] [--key KEYFILE] [--sign SIGNKEY] [-o RUNDIR] [--json]",
+          "--ref A.gguf --cand B.gguf [--mode quick|audit|strict] [--key KEYFILE] [--sign SIGNKEY] [-o RUNDIR] [--json]\n"
+          "       pot verify --reference REF.potref --key KEYFILE --cand B.gguf [--trust PUBKEY] [...]",
           {{"ref", true, "the reference model (GGUF)"},
+           {"reference", true, "a reference file (pot reference build) instead of --ref: only the candidate is loaded"},
+           {"trust", true, "with --reference: the public key its signer must have"},
            {"cand", true, "the candidate model (GGUF)"},
            {"mode", true, "preset of alpha, beta, epsilon, n_max: quick, audit (default) or strict"},
            {"key", true, "challenge key file from 'pot challenge commit' (default: a fresh key for this run)"},

@@ -34,6 +34,11 @@ std::string RenderBundle(const Bundle& b) {
 
 std::string StatementJson(const Claim& c) {
   json subjects = Subject(c.header.reference, "reference");
+  if (const auto& file = c.header.reference_file) {
+    subjects.push_back({{"name", file->name},
+                        {"digest", {{"sha256", file->sha256}}},
+                        {"annotations", {{"pot.role", "reference-file"}, {"pot.signer", file->signer_hex}}}});
+  }
   for (auto& s : Subject(c.header.candidate, "candidate")) subjects.push_back(s);
   json j = {{"_type", "https://in-toto.io/Statement/v1"},
             {"subject", subjects},

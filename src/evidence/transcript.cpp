@@ -10,19 +10,15 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-json ModelJson(const ModelRef& m) {
-  return {{"files", m.files}, {"file_sha256", m.file_sha256s}, {"manifest_root", m.manifest_root},
-          {"weights_root", m.weights_root}};
+json ReferenceFileJson(const std::optional<ReferenceFileRef>& r) {
+  if (!r) return nullptr;
+  return {{"name", r->name}, {"sha256", r->sha256}, {"signer", r->signer_hex}};
 }
 
-ModelRef ModelFrom(const json& j) {
-  ModelRef m;
-  m.files = j.at("files").get<std::vector<std::string>>();
-  m.file_sha256s = j.at("file_sha256").get<std::vector<std::string>>();
-  m.manifest_root = j.at("manifest_root").get<std::string>();
-  m.weights_root = j.at("weights_root").get<std::string>();
-  if (m.files.empty() || m.files.size() != m.file_sha256s.size()) throw std::invalid_argument("model files");
-  return m;
+std::optional<ReferenceFileRef> ReferenceFileFrom(const json& j) {
+  if (j.is_null()) return std::nullopt;
+  return ReferenceFileRef{j.at("name").get<std::string>(), j.at("sha256").get<std::string>(),
+                          j.at("signer").get<std::string>()};
 }
 
 stats::Decision DecisionFrom(const std::string& name) {
@@ -44,8 +40,9 @@ Header HeaderFrom(const json& j) {
   Header h;
   h.pot_version = j.at("pot_version").get<std::string>();
   h.llama_commit = j.at("llama_commit").get<std::string>();
-  h.reference = ModelFrom(j.at("reference"));
-  h.candidate = ModelFrom(j.at("candidate"));
+  h.reference = ModelRefFrom(j.at("reference"));
+  h.candidate = ModelRefFrom(j.at("candidate"));
+  h.reference_file = ReferenceFileFrom(j.at("reference_file"));
   h.vocab_sha256 = j.at("vocab_sha256").get<std::string>();
   const json& c = j.at("challenges");
   h.commitment = c.at("commitment").get<std::string>();
@@ -97,6 +94,21 @@ Outcome OutcomeFrom(const json& j) {
 
 }  // namespace
 
+json ModelRefJson(const ModelRef& m) {
+  return {{"files", m.files}, {"file_sha256", m.file_sha256s}, {"manifest_root", m.manifest_root},
+          {"weights_root", m.weights_root}};
+}
+
+ModelRef ModelRefFrom(const json& j) {
+  ModelRef m;
+  m.files = j.at("files").get<std::vector<std::string>>();
+  m.file_sha256s = j.at("file_sha256").get<std::vector<std::string>>();
+  m.manifest_root = j.at("manifest_root").get<std::string>();
+  m.weights_root = j.at("weights_root").get<std::string>();
+  if (m.files.empty() || m.files.size() != m.file_sha256s.size()) throw std::invalid_argument("model files");
+  return m;
+}
+
 Status DescribeModel(Env* env, const std::string& path, manifest::HashOptions options, ModelRef* out) {
   options.file_digest = true;
   manifest::Manifest m;
@@ -117,8 +129,9 @@ std::string HeaderLine(const Header& h) {
             {"version", kTranscriptVersion},
             {"pot_version", h.pot_version},
             {"llama_commit", h.llama_commit},
-            {"reference", ModelJson(h.reference)},
-            {"candidate", ModelJson(h.candidate)},
+            {"reference", ModelRefJson(h.reference)},
+            {"candidate", ModelRefJson(h.candidate)},
+            {"reference_file", ReferenceFileJson(h.reference_file)},
             {"vocab_sha256", h.vocab_sha256},
             {"challenges",
              {{"commitment", h.commitment}, {"family", h.family}, {"params", h.family_params}, {"n_max", h.n_max_committed}}},

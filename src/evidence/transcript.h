@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +17,7 @@
 
 namespace pot::evidence {
 
-inline constexpr int kTranscriptVersion = 1;
+inline constexpr int kTranscriptVersion = 2;
 
 // One model as the evidence names it: its files and their SHA-256, and its weight manifest's roots.
 struct ModelRef {
@@ -24,12 +26,24 @@ struct ModelRef {
   std::string manifest_root, weights_root;
 };
 
+// Its JSON form (transcripts, statements, reference files); ModelRefFrom throws on a malformed one.
+nlohmann::ordered_json ModelRefJson(const ModelRef& m);
+ModelRef ModelRefFrom(const nlohmann::ordered_json& j);
+
+// The reference file a run scored against instead of a reference model (pot verify --reference).
+struct ReferenceFileRef {
+  std::string name;        // base name
+  std::string sha256;      // hex, of the whole file
+  std::string signer_hex;  // raw Ed25519 public key of its signer, hex
+};
+
 // Hashes the model at path (its weight manifest and each file's SHA-256; options.file_digest is forced on).
 Status DescribeModel(Env* env, const std::string& path, manifest::HashOptions options, ModelRef* out);
 
 struct Header {
   std::string pot_version, llama_commit;
-  ModelRef reference, candidate;
+  ModelRef reference, candidate;  // with a reference file, reference is the model the file was built from
+  std::optional<ReferenceFileRef> reference_file;
   std::string vocab_sha256;
   std::string commitment;  // hex
   std::string family, family_params;

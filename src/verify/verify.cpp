@@ -31,8 +31,25 @@ Status CheckSameVocabulary(Env* env, const std::string& ref, const std::string& 
   return Status::OK();
 }
 
-Status Scorer::Open(const Options& options, std::unique_ptr<Scorer>* out) {
-  auto scorer = std::unique_ptr<Scorer>(new Scorer(options));
+void TeacherForcedSequence(const std::vector<int32_t>& prompt, const std::vector<int32_t>& continuation,
+                           std::vector<int32_t>* sequence, std::vector<int32_t>* targets) {
+  *sequence = prompt;
+  sequence->insert(sequence->end(), continuation.begin(), continuation.end());
+  targets->assign(sequence->begin() + 1, sequence->end());
+  sequence->pop_back();  // the last token is only ever a target
+}
+
+Status ReferencePass(llama_context* ctx, const std::string& prompt, int continuation_tokens, ChallengeRecord* rec,
+                     engine::Distributions* dist, std::vector<int32_t>* sequence, std::vector<int32_t>* targets) {
+  const llama_vocab* vocab = llama_model_get_vocab(llama_get_model(ctx));
+  POT_RETURN_IF_ERROR(engine::Tokenize(vocab, prompt, llama_vocab_get_add_bos(vocab), &rec->prompt_tokens));
+  POT_RETURN_IF_ERROR(engine::GenerateGreedy(ctx, rec->prompt_tokens, continuation_tokens, &rec->continuation, dist));
+  TeacherForcedSequence(rec->prompt_tokens, rec->continuation, sequence, targets);
+  return Status::OK();
+}
+
+Status ModelPairScorer::Open(const Options& options, std::unique_ptr<ChallengeScorer>* out) {
+  auto scorer = std::unique_ptr<ModelPairScorer>(new ModelPairScorer(options));
   POT_RETURN_IF_ERROR(engine::LoadModel(options.reference.path, {}, &scorer->ref_model_));
   POT_RETURN_IF_ERROR(engine::NewContext(scorer->ref_model_.get(), options.reference.context, &scorer->ref_ctx_));
   POT_RETURN_IF_ERROR(engine::LoadModel(options.candidate.path, {}, &scorer->cand_model_));
@@ -41,40 +58,32 @@ Status Scorer::Open(const Options& options, std::unique_ptr<Scorer>* out) {
   return Status::OK();
 }
 
-Status Scorer::Score(const challenge::Challenge& challenge, ChallengeRecord* rec) {
+Status ModelPairScorer::Score(const challenge::Challenge& challenge, ChallengeRecord* rec) {
   const auto t0 = std::chrono::steady_clock::now();
   rec->challenge = challenge;
-  const llama_vocab* vocab = llama_model_get_vocab(ref_model_.get());
-  auto fail = [&challenge](const Status& s) { return s.WithContext("challenge " + std::to_string(challenge.index)); };
-  Status s = engine::Tokenize(vocab, challenge.prompt, llama_vocab_get_add_bos(vocab), &rec->prompt_tokens);
-  if (s.ok()) {
-    s = engine::GenerateGreedy(ref_ctx_.get(), rec->prompt_tokens, options_.continuation_tokens, &rec->continuation,
-                               &ref_dist_);
-  }
-  if (!s.ok()) return fail(s);
-  sequence_ = rec->prompt_tokens;
-  sequence_.insert(sequence_.end(), rec->continuation.begin(), rec->continuation.end());
-  targets_.assign(sequence_.begin() + 1, sequence_.end());
-  sequence_.pop_back();  // the last token is only ever a target
-  s = engine::Forward(cand_ctx_.get(), sequence_, &cand_dist_);
+  Status s = ReferencePass(ref_ctx_.get(), challenge.prompt, options_.continuation_tokens, rec, &ref_dist_, &sequence_,
+                           &targets_);
+  if (s.ok()) s = engine::Forward(cand_ctx_.get(), sequence_, &cand_dist_);
   if (s.ok()) s = ScoreChallenge(ref_dist_, cand_dist_, targets_, options_.distance, &rec->score);
-  if (!s.ok()) return fail(s);
-  rec->topk_sha256 = TopKDigest(ref_dist_, cand_dist_, options_.topk);
+  if (!s.ok()) return s.WithContext("challenge " + std::to_string(challenge.index));
+  ExtractReferenceRows(ref_dist_, {}, options_.topk, 0, nullptr, &ref_topk_);
+  ExtractReferenceRows(cand_dist_, {}, options_.topk, 0, nullptr, &cand_topk_);
+  rec->topk_sha256 = TopKDigest(ref_topk_, cand_topk_);
   rec->seconds = SecondsSince(t0);
   return Status::OK();
 }
 
-Status Run(Env* env, const Options& options, const challenge::Generator& gen, const std::vector<double>& prior_scores,
+Status Run(const stats::TestParams& test_params, const challenge::Generator& gen, const std::vector<double>& prior_scores,
+           const std::function<Status(std::unique_ptr<ChallengeScorer>*)>& open_scorer,
            const std::function<Status(const ChallengeRecord&)>& on_record, Result* result) {
   const auto start = std::chrono::steady_clock::now();
-  POT_RETURN_IF_ERROR(CheckSameVocabulary(env, options.reference.path, options.candidate.path, result));
-  stats::SequentialTest test(options.test);
+  stats::SequentialTest test(test_params);
   for (double x : prior_scores) {
     stats::Decision d;
     POT_RETURN_IF_ERROR(test.Add(x, &d).WithContext("replaying challenge " + std::to_string(test.cs().n())));
   }
-  std::unique_ptr<Scorer> scorer;
-  if (!test.done()) POT_RETURN_IF_ERROR(Scorer::Open(options, &scorer));
+  std::unique_ptr<ChallengeScorer> scorer;
+  if (!test.done()) POT_RETURN_IF_ERROR(open_scorer(&scorer));
   while (!test.done()) {
     challenge::Challenge c;
     POT_RETURN_IF_ERROR(gen.Generate(test.cs().n(), &c));

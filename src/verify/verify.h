@@ -16,6 +16,8 @@
 #include "stats/sequential.h"
 #include "verify/score.h"
 
+struct llama_context;
+
 namespace pot::verify {
 
 struct ModelSide {
@@ -57,29 +59,50 @@ struct Result {
 // same strings, so comparing distributions id by id would be meaningless.
 Status CheckSameVocabulary(Env* env, const std::string& ref, const std::string& cand, Result* result);
 
-// Both models, loaded once, and the scoring of one challenge at a time (what Run does per challenge, and
-// what pot audit --rescore repeats). Fails, naming the challenge, rather than return an invented score.
-class Scorer {
+// The reference's half of a challenge: tokenizes its text (with BOS when the vocabulary adds one),
+// continues it greedily for continuation_tokens, and keeps the reference's next-token distributions from
+// that pass; then *sequence is what the candidate reads and targets[i] the token after row i.
+Status ReferencePass(llama_context* ctx, const std::string& prompt, int continuation_tokens, ChallengeRecord* rec,
+                     engine::Distributions* dist, std::vector<int32_t>* sequence, std::vector<int32_t>* targets);
+
+// What a teacher-forced pass reads: prompt + continuation without its last token; targets[i] is the token
+// after row i.
+void TeacherForcedSequence(const std::vector<int32_t>& prompt, const std::vector<int32_t>& continuation,
+                           std::vector<int32_t>* sequence, std::vector<int32_t>* targets);
+
+// Scores one challenge at a time (what Run does per challenge, and what pot audit --rescore repeats).
+// Fails, naming the challenge, rather than return an invented score.
+class ChallengeScorer {
  public:
-  static Status Open(const Options& options, std::unique_ptr<Scorer>* out);
+  virtual ~ChallengeScorer() = default;
   // Fills everything in rec but the confidence bounds.
-  Status Score(const challenge::Challenge& challenge, ChallengeRecord* rec);
+  virtual Status Score(const challenge::Challenge& challenge, ChallengeRecord* rec) = 0;
+};
+
+// Both models, loaded once and resident.
+class ModelPairScorer : public ChallengeScorer {
+ public:
+  static Status Open(const Options& options, std::unique_ptr<ChallengeScorer>* out);
+  Status Score(const challenge::Challenge& challenge, ChallengeRecord* rec) override;
 
  private:
-  explicit Scorer(const Options& options) : options_(options) {}
+  explicit ModelPairScorer(const Options& options) : options_(options) {}
   Options options_;
   engine::ModelPtr ref_model_, cand_model_;
   engine::ContextPtr ref_ctx_, cand_ctx_;
   engine::Distributions ref_dist_, cand_dist_;  // reused across challenges
+  ReferenceRows ref_topk_, cand_topk_;
   std::vector<int32_t> sequence_, targets_;
 };
 
 // Runs the test over challenges 0, 1, ... from gen until it decides or reaches test.n_max. The scores of
 // challenges already scored by an interrupted run (prior_scores, challenges 0..k-1) are replayed into the
-// test first and scoring resumes at challenge k. on_record sees every newly scored challenge as it
-// completes (progress, journal); an error it returns stops the run. Any scoring failure stops the run with
-// that failure: no score is ever made up.
-Status Run(Env* env, const Options& options, const challenge::Generator& gen, const std::vector<double>& prior_scores,
+// test first and scoring resumes at challenge k; open_scorer is called only if a challenge remains to be
+// scored, so a finished run loads no model. on_record sees every newly scored challenge as it completes
+// (progress, journal); an error it returns stops the run. Any scoring failure stops the run with that
+// failure: no score is ever made up.
+Status Run(const stats::TestParams& test_params, const challenge::Generator& gen, const std::vector<double>& prior_scores,
+           const std::function<Status(std::unique_ptr<ChallengeScorer>*)>& open_scorer,
            const std::function<Status(const ChallengeRecord&)>& on_record, Result* result);
 
 }  // namespace pot::verify

@@ -1,0 +1,136 @@
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "cli/progress.h"
+#include "reference/reference.h"
+
+namespace pot::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+int Build(const Args& args) {
+  Env* env = Env::Default();
+  const auto& pos = args.positionals();
+  auto key_path = args.Get("key"), sign_path = args.Get("sign"), out = args.Get("o");
+  if (pos.size() != 2 || !key_path || !sign_path || !out || !args.Has("n")) {
+    return ReportError(Status::InvalidArgument("reference build needs MODEL --key KEYFILE --sign SIGNKEY -n N -o REF.potref"));
+  }
+  reference::BuildOptions o;
+  o.model_path = pos[1];
+  o.out_path = *out;
+  o.corpus_path = args.Get("corpus").value_or("");
+  uint64_t tokens = 0, topk = 0, samples = 0, threads = 0;
+  Status s = args.GetU64("n", 0, &o.n);
+  if (s.ok()) s = args.GetU64("tokens", 0, &tokens);
+  if (s.ok()) s = args.GetU64("topk", 4, &topk);
+  if (s.ok()) s = args.GetU64("samples", 4, &samples);
+  if (s.ok()) s = args.GetU64("threads", 0, &threads);
+  if (s.ok() && tokens > 1024) s = Status::InvalidArgument("--tokens is at most 1024");
+  if (s.ok() && (topk < 1 || topk > reference::kMaxTopK)) {
+    s = Status::InvalidArgument("--topk must be between 1 and " + std::to_string(reference::kMaxTopK));
+  }
+  if (s.ok() && samples > reference::kMaxTailSamples) {
+    s = Status::InvalidArgument("--samples is at most " + std::to_string(reference::kMaxTailSamples));
+  }
+  if (!s.ok()) return ReportError(s);
+  o.tail_samples = static_cast<int>(samples);
+  o.continuation_tokens = static_cast<int>(tokens);
+  o.topk = static_cast<int>(topk);
+  o.context.n_threads = static_cast<int>(threads);
+  // A finished file is never overwritten; an unfinished build (its journal present) is resumed.
+  if (env->FileExists(o.out_path) && !env->FileExists(o.out_path + ".journal")) {
+    return ReportError(Status::InvalidArgument(o.out_path + " exists; pot never overwrites a reference file"));
+  }
+  s = challenge::ReadKeyFile(env, *key_path, &o.key);
+  if (s.ok()) s = ReadSigningKey(env, *sign_path, &o.signer);
+  if (s.ok() && o.n > o.key.n_max) {
+    s = Status::InvalidArgument("-n " + std::to_string(o.n) + " exceeds the key's committed n_max " + std::to_string(o.key.n_max));
+  }
+  if (!s.ok()) return ReportError(s);
+  engine::Init(args.Has("verbose"));
+  const bool quiet = args.Has("quiet");
+  ProgressBar hash_bar("hashing " + o.model_path, quiet);
+  ProgressBar build_bar("challenges", quiet, "challenges", 1);
+  o.hash_progress = [&hash_bar](uint64_t done, uint64_t total) { hash_bar.Update(done, total); };
+  o.build_progress = [&build_bar](uint64_t done, uint64_t total) { build_bar.Update(done, total); };
+  uint64_t resumed_from = 0;
+  s = reference::Build(env, o, &resumed_from);
+  if (!s.ok()) return ReportError(s);
+  if (resumed_from > 0) std::fprintf(stderr, "resumed after %llu challenges\n", static_cast<unsigned long long>(resumed_from));
+  reference::File file;
+  s = reference::ReadFile(env, o.out_path, &file);
+  if (!s.ok()) return ReportError(s);
+  std::printf("%s: %llu challenges, top-%d, sha256 %s, signed by %s\n", o.out_path.c_str(),
+              static_cast<unsigned long long>(file.header.n), file.header.topk, file.sha256.c_str(),
+              KeyId(file.signer).c_str());
+  return kExitOk;
+}
+
+int Info(const Args& args) {
+  if (args.positionals().size() != 2) return ReportError(Status::InvalidArgument("reference info needs REF.potref"));
+  Env* env = Env::Default();
+  const std::string& path = args.positionals()[1];
+  reference::File file;
+  Status s = reference::ReadFile(env, path, &file);
+  std::string trusted;
+  if (s.ok() && args.Get("trust")) s = ReadPublicKey(env, *args.Get("trust"), &trusted);
+  if (!s.ok()) return ReportError(s);
+  const bool trust_ok = trusted.empty() || trusted == file.signer;
+  uint64_t positions = 0;
+  for (const auto& c : file.challenges) positions += c.rows.rows();
+  const auto& h = file.header;
+  if (args.Has("json")) {
+    json j = json::parse(reference::HeaderJson(h));
+    j["sha256"] = file.sha256;
+    j["signer"] = KeyId(file.signer);
+    j["signer_trusted"] = trusted.empty() ? json(nullptr) : json(trust_ok);
+    j["positions"] = positions;
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("file          %s (sha256 %s)\n", path.c_str(), file.sha256.c_str());
+    std::printf("signer        %s%s\n", KeyId(file.signer).c_str(),
+                trusted.empty() ? " (no --trust given)" : trust_ok ? " (trusted)" : " (NOT the trusted key)");
+    std::printf("model         %s, manifest root %s\n", h.model.files[0].c_str(), h.model.manifest_root.c_str());
+    std::printf("vocabulary    %u tokens, sha256 %s\n", h.n_vocab, h.vocab_sha256.c_str());
+    std::printf("challenges    %llu of %llu committed (%s, commitment %s)\n", static_cast<unsigned long long>(h.n),
+                static_cast<unsigned long long>(h.n_max_committed), h.family.c_str(), h.commitment.c_str());
+    std::printf("positions     %llu: top-%d and %d tail samples each; %d continuation tokens per challenge\n",
+                static_cast<unsigned long long>(positions), h.topk, h.tail_samples, h.continuation_tokens);
+  }
+  return trust_ok ? kExitOk : kExitNegative;
+}
+
+int RunReference(const Args& args) {
+  const auto& pos = args.positionals();
+  const std::string action = pos.empty() ? "" : pos[0];
+  if (action == "build") return Build(args);
+  if (action == "info") return Info(args);
+  return ReportError(Status::InvalidArgument("reference needs one of: build, info"));
+}
+
+}  // namespace
+
+CommandSpec ReferenceCommand() {
+  return {"reference",
+          "build a signed reference file from the reference model alone, so verify loads only the candidate",
+          "build MODEL --key KEYFILE --sign SIGNKEY -n N -o REF.potref [--tokens K] [--topk K] [--samples S]\n"
+          "       pot reference info REF.potref [--trust PUBKEY] [--json]",
+          {{"key", true, "challenge key file from 'pot challenge commit'"},
+           {"sign", true, "Ed25519 signing key (pot keygen)"},
+           {"n", true, "challenges to store (at most the key's n_max)", 'n'},
+           {"o", true, "the reference file to write", 'o'},
+           {"tokens", true, "continuation tokens the reference generates per challenge (default 0, as verify)"},
+           {"topk", true, "the reference's most likely tokens kept per position (default 4, at most 20)"},
+           {"samples", true, "tokens drawn from the rest of its distribution per position (default 4; 0: score is a lower bound)"},
+           {"corpus", true, "corpus file for the corpus family"},
+           {"threads", true, "CPU threads (default: all cores)"},
+           {"trust", true, "info: the public key the file must be signed by"},
+           {"json", false, "info: print one JSON object"},
+           {"quiet", false, "no progress bars"},
+           {"verbose", false, "show llama.cpp's log"}},
+          RunReference};
+}
+
+}  // namespace pot::cli

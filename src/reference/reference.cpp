@@ -1,0 +1,377 @@
+#include "reference/reference.h"
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "crypto/hmac.h"
+#include "gguf/model_info.h"
+#include "journal/journal.h"
+#include "llama.h"
+
+namespace pot::reference {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr char kMagic[] = "POTREF1\n";  // 8 bytes
+constexpr size_t kMagicBytes = 8;
+constexpr size_t kSignatureBlockBytes = 32 + 64;  // public key, signature
+constexpr double kLogpScale = 262144.0;           // 2^18 steps per nat
+constexpr uint32_t kU24Max = (1u << 24) - 1;
+
+void PutU16(std::string* out, uint32_t v) {
+  out->push_back(static_cast<char>(v & 0xff));
+  out->push_back(static_cast<char>((v >> 8) & 0xff));
+}
+void PutU24(std::string* out, uint32_t v) {
+  PutU16(out, v & 0xffff);
+  out->push_back(static_cast<char>((v >> 16) & 0xff));
+}
+
+uint32_t QuantizeLogp(float logp) {
+  const double q = std::round(-static_cast<double>(logp) * kLogpScale);
+  return static_cast<uint32_t>(std::clamp(q, 0.0, static_cast<double>(kU24Max)));
+}
+float DequantizeLogp(uint32_t q) { return static_cast<float>(-static_cast<double>(q) / kLogpScale); }
+
+// A bounds-checked little-endian cursor over a record section.
+class Cursor {
+ public:
+  Cursor(const std::string& bytes, size_t pos, size_t end) : b_(bytes), pos_(pos), end_(end) {}
+  bool Has(size_t n) const { return end_ - pos_ >= n; }
+  bool AtEnd() const { return pos_ == end_; }
+  size_t pos() const { return pos_; }
+  void Skip(size_t n) { pos_ += n; }
+  uint32_t U(int bytes) {
+    uint32_t v = 0;
+    for (int i = 0; i < bytes; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(b_[pos_ + i])) << (8 * i);
+    pos_ += bytes;
+    return v;
+  }
+  float F32() {
+    const uint32_t bits = U(4);
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+
+ private:
+  const std::string& b_;
+  size_t pos_, end_;
+};
+
+Header HeaderFrom(const json& j) {
+  if (j.at("format").get<std::string>() != "pot.reference") throw std::invalid_argument("not a pot reference header");
+  if (j.at("version").get<int>() != kFormatVersion) throw std::invalid_argument("unsupported reference version");
+  Header h;
+  h.pot_version = j.at("pot_version").get<std::string>();
+  h.llama_commit = j.at("llama_commit").get<std::string>();
+  h.model = evidence::ModelRefFrom(j.at("model"));
+  h.vocab_sha256 = j.at("vocab_sha256").get<std::string>();
+  h.n_vocab = j.at("n_vocab").get<uint32_t>();
+  const json& c = j.at("challenges");
+  h.commitment = c.at("commitment").get<std::string>();
+  h.family = c.at("family").get<std::string>();
+  h.family_params = c.at("params").get<std::string>();
+  h.n_max_committed = c.at("n_max").get<uint64_t>();
+  h.n = j.at("n").get<uint64_t>();
+  h.continuation_tokens = j.at("continuation_tokens").get<int>();
+  h.topk = j.at("topk").get<int>();
+  h.tail_samples = j.at("tail_samples").get<int>();
+  return h;
+}
+
+Status CheckHeader(const Header& h) {
+  if (h.n_vocab < 2 || h.n_vocab > kU24Max) return Status::Unsupported("vocabulary size out of the format's range");
+  if (h.topk < 1 || h.topk > kMaxTopK || static_cast<uint32_t>(h.topk) > h.n_vocab) {
+    return Status::InvalidArgument("top-k must be between 1 and " + std::to_string(kMaxTopK));
+  }
+  if (h.tail_samples < 0 || h.tail_samples > kMaxTailSamples || h.topk + h.tail_samples >= static_cast<int>(h.n_vocab)) {
+    return Status::InvalidArgument("tail samples must be between 0 and " + std::to_string(kMaxTailSamples));
+  }
+  if (h.continuation_tokens < 0 || h.continuation_tokens > 1024) return Status::InvalidArgument("continuation tokens out of range");
+  if (h.n == 0 || h.n > h.n_max_committed) return Status::InvalidArgument("n must be between 1 and the committed n_max");
+  return Status::OK();
+}
+
+// One record from c; the checks make every accepted record one the encoder could have written.
+Status DecodeChallenge(const Header& h, Cursor* c, Challenge* out) {
+  if (!c->Has(4)) return Status::Corruption("truncated");
+  const uint32_t n_prompt = c->U(2), n_continuation = c->U(2);
+  if (n_prompt == 0 || n_prompt + n_continuation < 2) return Status::Corruption("a challenge needs a position to score");
+  if (n_continuation > static_cast<uint32_t>(h.continuation_tokens)) return Status::Corruption("continuation too long");
+  const size_t rows = n_prompt + n_continuation - 1;
+  const size_t k = static_cast<size_t>(h.topk), width = k + static_cast<size_t>(h.tail_samples);
+  if (!c->Has(3 * (n_prompt + n_continuation) + rows * (6 * width + 4))) return Status::Corruption("truncated");
+  out->prompt_tokens.clear();
+  out->continuation.clear();
+  for (uint32_t i = 0; i < n_prompt + n_continuation; ++i) {
+    const uint32_t id = c->U(3);
+    if (id >= h.n_vocab) return Status::Corruption("token id out of the vocabulary");
+    (i < n_prompt ? out->prompt_tokens : out->continuation).push_back(static_cast<int32_t>(id));
+  }
+  verify::ReferenceRows& r = out->rows;
+  r.k = h.topk;
+  r.samples = h.tail_samples;
+  r.ids.resize(rows * width);
+  r.logp.resize(rows * width);
+  r.target_logp.resize(rows);
+  for (size_t row = 0; row < rows; ++row) {
+    int32_t* ids = r.ids.data() + row * width;
+    float* logp = r.logp.data() + row * width;
+    uint32_t previous_q = 0;
+    double mass = 0;
+    for (size_t j = 0; j < width; ++j) {
+      const uint32_t id = c->U(3), q = c->U(3);
+      if (id >= h.n_vocab) return Status::Corruption("token id out of the vocabulary");
+      // The head is in descending order without repeats; a tail sample is outside the head and no likelier
+      // than its last entry.
+      if (q < previous_q) return Status::Corruption(j < k ? "head not in descending order" : "tail sample above the head");
+      if (std::find(ids, ids + std::min(j, k), static_cast<int32_t>(id)) != ids + std::min(j, k)) {
+        return Status::Corruption(j < k ? "repeated head token" : "tail sample from the head");
+      }
+      if (j < k) previous_q = q;
+      ids[j] = static_cast<int32_t>(id);
+      logp[j] = DequantizeLogp(q);
+      if (j < k) mass += std::exp(static_cast<double>(logp[j]));
+    }
+    if (mass > 1 + 1e-4) return Status::Corruption("head probabilities sum above 1");
+    const float target = c->F32();
+    if (!std::isfinite(target) || target > 1e-4f) return Status::Corruption("target log-probability is not a log-probability");
+    r.target_logp[row] = target;
+  }
+  return Status::OK();
+}
+
+std::string JournalLine(uint64_t index, const std::string& record) {
+  return json{{"index", index}, {"record", Base64Encode(record)}}.dump();
+}
+
+}  // namespace
+
+double TailUniform(std::string_view key, uint64_t index, uint64_t row, uint64_t j) {
+  const Digest d = HmacSha256(key, Lp("pot.reference.tail.v1") + U64Le(index) + U64Le(row) + U64Le(j));
+  uint64_t bits = 0;
+  for (int b = 0; b < 8; ++b) bits = (bits << 8) | d[b];
+  return static_cast<double>(bits >> 11) * 0x1.0p-53;
+}
+
+std::string HeaderJson(const Header& h) {
+  json j = {{"format", "pot.reference"},
+            {"version", kFormatVersion},
+            {"pot_version", h.pot_version},
+            {"llama_commit", h.llama_commit},
+            {"model", evidence::ModelRefJson(h.model)},
+            {"vocab_sha256", h.vocab_sha256},
+            {"n_vocab", h.n_vocab},
+            {"challenges",
+             {{"commitment", h.commitment}, {"family", h.family}, {"params", h.family_params}, {"n_max", h.n_max_committed}}},
+            {"n", h.n},
+            {"continuation_tokens", h.continuation_tokens},
+            {"topk", h.topk},
+            {"tail_samples", h.tail_samples},
+            {"logp_encoding", "u24 fixed point, 2^-18 nats, clamped to [-64, 0]"}};
+  return j.dump();
+}
+
+Status EncodeChallenge(const Header& h, const Challenge& c, std::string* out) {
+  const size_t rows = c.prompt_tokens.size() + c.continuation.size() - 1;
+  if (c.prompt_tokens.empty() || c.prompt_tokens.size() > 0xffff || c.continuation.size() > 0xffff ||
+      c.rows.k != h.topk || c.rows.samples != h.tail_samples || c.rows.rows() != rows || c.rows.target_logp.size() != rows || rows == 0) {
+    return Status::Internal("reference record shape is inconsistent");
+  }
+  out->clear();
+  PutU16(out, static_cast<uint32_t>(c.prompt_tokens.size()));
+  PutU16(out, static_cast<uint32_t>(c.continuation.size()));
+  for (const auto* tokens : {&c.prompt_tokens, &c.continuation}) {
+    for (int32_t t : *tokens) PutU24(out, static_cast<uint32_t>(t));
+  }
+  for (size_t i = 0; i < c.rows.ids.size(); ++i) {
+    if (!std::isfinite(c.rows.logp[i])) return Status::Internal("non-finite reference log-probability");
+    PutU24(out, static_cast<uint32_t>(c.rows.ids[i]));
+    PutU24(out, QuantizeLogp(c.rows.logp[i]));
+    if ((i + 1) % c.rows.width() == 0) {
+      const float target = c.rows.target_logp[i / c.rows.width()];
+      if (!std::isfinite(target)) return Status::Internal("non-finite target log-probability");
+      out->append(U32Le(std::bit_cast<uint32_t>(target)));
+    }
+  }
+  return Status::OK();
+}
+
+Status ParseFile(const std::string& bytes, File* out) {
+  if (bytes.size() < kMagicBytes + 4 + kSignatureBlockBytes || bytes.compare(0, kMagicBytes, kMagic) != 0) {
+    return Status::Corruption("not a pot reference file");
+  }
+  const size_t body_end = bytes.size() - kSignatureBlockBytes;
+  File f;
+  f.signer = bytes.substr(body_end, 32);
+  const std::string body = bytes.substr(0, body_end);
+  if (!VerifySignature(f.signer, DssePae(kPayloadType, body), bytes.substr(body_end + 32)).ok()) {
+    return Status::Corruption("reference file signature does not verify (altered or truncated)");
+  }
+  Cursor c(bytes, kMagicBytes, body_end);
+  const uint32_t header_bytes = c.U(4);
+  if (!c.Has(header_bytes)) return Status::Corruption("truncated header");
+  const std::string header_text = bytes.substr(c.pos(), header_bytes);
+  c.Skip(header_bytes);
+  try {
+    f.header = HeaderFrom(json::parse(header_text));
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("reference header: ") + e.what());
+  }
+  if (HeaderJson(f.header) != header_text) return Status::Corruption("reference header is not in canonical form");
+  POT_RETURN_IF_ERROR(CheckHeader(f.header).WithContext("reference header"));
+  f.challenges.resize(f.header.n);
+  for (uint64_t i = 0; i < f.header.n; ++i) {
+    POT_RETURN_IF_ERROR(DecodeChallenge(f.header, &c, &f.challenges[i]).WithContext("challenge " + std::to_string(i)));
+  }
+  if (!c.AtEnd()) return Status::Corruption("bytes after the last challenge");
+  f.sha256 = ToHex(Sha256Of(bytes));
+  *out = std::move(f);
+  return Status::OK();
+}
+
+Status ReadFile(Env* env, const std::string& path, File* out) {
+  std::string bytes;
+  POT_RETURN_IF_ERROR(ReadFileToString(env, path, &bytes));
+  return ParseFile(bytes, out).WithContext(path);
+}
+
+Status Build(Env* env, const BuildOptions& o, uint64_t* resumed_from) {
+  *resumed_from = 0;
+  gguf::ModelInfo info;
+  POT_RETURN_IF_ERROR(gguf::GetModelInfo(env, o.model_path, &info));
+  if (info.vocab_sha256.empty()) return Status::InvalidArgument(o.model_path + ": the model has no tokenizer vocabulary");
+  Header h;
+  h.pot_version = POT_VERSION;
+  h.llama_commit = POT_LLAMA_COMMIT;
+  h.vocab_sha256 = info.vocab_sha256;
+  if (info.n_vocab > kU24Max) return Status::Unsupported("vocabulary size out of the format's range");
+  h.n_vocab = static_cast<uint32_t>(info.n_vocab);
+  h.commitment = ToHex(o.key.commitment);
+  h.family = o.key.family.name;
+  h.family_params = o.key.family.params;
+  h.n_max_committed = o.key.n_max;
+  h.n = o.n;
+  h.continuation_tokens = o.continuation_tokens;
+  h.topk = o.topk;
+  h.tail_samples = o.tail_samples;
+  POT_RETURN_IF_ERROR(CheckHeader(h));
+  std::unique_ptr<challenge::Generator> gen;
+  POT_RETURN_IF_ERROR(challenge::NewGenerator(env, o.key.key, o.key.family, o.corpus_path, &gen));
+  manifest::HashOptions hashing;
+  hashing.progress = o.hash_progress;
+  POT_RETURN_IF_ERROR(evidence::DescribeModel(env, o.model_path, hashing, &h.model));
+  const std::string header = HeaderJson(h);
+
+  const std::string journal_path = o.out_path + ".journal";
+  std::vector<std::string> done;
+  std::unique_ptr<journal::Journal> journal;
+  POT_RETURN_IF_ERROR(journal::Journal::Open(
+      env, journal_path, header, [](const std::string& line) { return json::parse(line, nullptr, false).is_object(); },
+      &done, &journal));
+  std::vector<std::string> records;
+  for (const auto& line : done) {
+    const json j = json::parse(line, nullptr, false);
+    std::string record;
+    if (!j.is_object() || !j.contains("index") || !j["index"].is_number_unsigned() || j["index"] != records.size() ||
+        !j.contains("record") || !j["record"].is_string() || !Base64Decode(j["record"].get<std::string>(), &record) ||
+        JournalLine(records.size(), record) != line) {
+      return Status::Corruption(journal_path + ": record " + std::to_string(records.size()) + " is malformed");
+    }
+    Challenge check;
+    Cursor c(record, 0, record.size());
+    Status s = DecodeChallenge(h, &c, &check);
+    if (s.ok() && !c.AtEnd()) s = Status::Corruption("bytes after the record");
+    POT_RETURN_IF_ERROR(s.WithContext(journal_path + ": record " + std::to_string(records.size())));
+    records.push_back(std::move(record));
+  }
+  if (records.size() > h.n) return Status::Corruption(journal_path + ": more records than challenges");
+  *resumed_from = records.size();
+
+  if (records.size() < h.n) {
+    engine::ModelPtr model;
+    engine::ContextPtr ctx;
+    POT_RETURN_IF_ERROR(engine::LoadModel(o.model_path, {}, &model));
+    POT_RETURN_IF_ERROR(engine::NewContext(model.get(), o.context, &ctx));
+    if (engine::VocabSize(ctx.get()) != static_cast<int>(h.n_vocab)) {
+      return Status::Corruption(o.model_path + ": vocabulary size differs between the GGUF metadata and llama.cpp");
+    }
+    engine::Distributions dist;
+    std::vector<int32_t> sequence, targets;
+    for (uint64_t i = records.size(); i < h.n; ++i) {
+      challenge::Challenge ch;
+      POT_RETURN_IF_ERROR(gen->Generate(i, &ch));
+      verify::ChallengeRecord rec;
+      Challenge entry;
+      std::string record;
+      Status s = verify::ReferencePass(ctx.get(), ch.prompt, h.continuation_tokens, &rec, &dist, &sequence, &targets);
+      if (s.ok() && rec.prompt_tokens.size() + rec.continuation.size() < 2) {
+        s = Status::InvalidArgument("the challenge text is a single token: nothing to score");
+      }
+      if (s.ok()) {
+        entry.prompt_tokens = rec.prompt_tokens;
+        entry.continuation = rec.continuation;
+        verify::ExtractReferenceRows(dist, targets, h.topk, h.tail_samples,
+                                     [&](size_t row, int j) { return TailUniform(o.key.key, i, row, j); }, &entry.rows);
+        s = EncodeChallenge(h, entry, &record);
+      }
+      if (s.ok()) s = journal->Append(JournalLine(i, record));
+      if (!s.ok()) return s.WithContext("challenge " + std::to_string(i));
+      records.push_back(std::move(record));
+      if (o.build_progress) o.build_progress(i + 1, h.n);
+    }
+  }
+  POT_RETURN_IF_ERROR(journal->Close());
+
+  std::string body = kMagic;
+  body += U32Le(static_cast<uint32_t>(header.size()));
+  body += header;
+  for (const auto& r : records) body += r;
+  std::string signature;
+  POT_RETURN_IF_ERROR(Sign(o.signer, DssePae(kPayloadType, body), &signature));
+  POT_RETURN_IF_ERROR(WriteFileAtomically(env, o.out_path, body + o.signer.public_raw + signature));
+  return env->RemoveFile(journal_path);
+}
+
+Status FileScorer::Open(const File* file, const verify::ModelSide& candidate, std::unique_ptr<verify::ChallengeScorer>* out) {
+  auto scorer = std::unique_ptr<FileScorer>(new FileScorer(file));
+  POT_RETURN_IF_ERROR(engine::LoadModel(candidate.path, {}, &scorer->model_));
+  POT_RETURN_IF_ERROR(engine::NewContext(scorer->model_.get(), candidate.context, &scorer->ctx_));
+  if (engine::VocabSize(scorer->ctx_.get()) != static_cast<int>(file->header.n_vocab)) {
+    return Status::InvalidArgument("the candidate's vocabulary size differs from the reference file's");
+  }
+  *out = std::move(scorer);
+  return Status::OK();
+}
+
+Status FileScorer::Score(const challenge::Challenge& challenge, verify::ChallengeRecord* rec) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string at = "challenge " + std::to_string(challenge.index);
+  if (challenge.index >= file_->challenges.size()) return Status::Internal(at + " is beyond the reference file");
+  const Challenge& ref = file_->challenges[challenge.index];
+  rec->challenge = challenge;
+  const llama_vocab* vocab = llama_model_get_vocab(model_.get());
+  POT_RETURN_IF_ERROR(engine::Tokenize(vocab, challenge.prompt, llama_vocab_get_add_bos(vocab), &tokens_).WithContext(at));
+  if (tokens_ != ref.prompt_tokens) {
+    return Status::Corruption(at + ": the reference file holds other tokens for this challenge's text (another key, "
+                                   "or a tokenizer that splits it differently)");
+  }
+  rec->prompt_tokens = ref.prompt_tokens;
+  rec->continuation = ref.continuation;
+  verify::TeacherForcedSequence(ref.prompt_tokens, ref.continuation, &sequence_, &targets_);
+  Status s = engine::Forward(ctx_.get(), sequence_, &dist_);
+  if (s.ok()) s = verify::ScoreAgainstReference(ref.rows, dist_, targets_, &rec->score);
+  if (!s.ok()) return s.WithContext(at);
+  verify::ExtractReferenceRows(dist_, {}, ref.rows.k, 0, nullptr, &cand_topk_);
+  rec->topk_sha256 = verify::TopKDigest(ref.rows, cand_topk_);
+  rec->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return Status::OK();
+}
+
+}  // namespace pot::reference

@@ -1,0 +1,109 @@
+// reference: a signed file that stands in for the reference model. Built once from the reference model
+// alone for the first n committed challenges, it keeps, per scored position, the reference's top-k
+// next-token log-probabilities, a few tokens drawn from the rest of its distribution (keyed by the
+// challenge key), and the log-probability of the token that follows; pot verify --reference then loads
+// only the candidate. Byte layout: docs/formats.md, "Reference file".
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "challenge/challenge.h"
+#include "crypto/ed25519.h"
+#include "engine/engine.h"
+#include "env/env.h"
+#include "evidence/transcript.h"
+#include "verify/score.h"
+#include "verify/verify.h"
+
+namespace pot::reference {
+
+inline constexpr int kFormatVersion = 1;
+inline constexpr int kMaxTopK = 20;
+inline constexpr int kMaxTailSamples = 20;
+inline constexpr char kPayloadType[] = "application/vnd.pot.reference.v1";
+
+struct Header {
+  std::string pot_version, llama_commit;
+  evidence::ModelRef model;
+  std::string vocab_sha256;
+  uint32_t n_vocab = 0;
+  std::string commitment;  // hex
+  std::string family, family_params;
+  uint64_t n_max_committed = 0;
+  uint64_t n = 0;  // challenges 0..n-1 are in the file
+  int continuation_tokens = 0;
+  int topk = 0;
+  int tail_samples = 0;
+};
+
+// One challenge as the reference saw it. rows.logp holds the decoded (quantized) values.
+struct Challenge {
+  std::vector<int32_t> prompt_tokens, continuation;
+  verify::ReferenceRows rows;  // one row per position of prompt + continuation but the last token
+};
+
+struct File {
+  Header header;
+  std::vector<Challenge> challenges;  // challenge i is challenges[i]
+  std::string signer;                 // raw Ed25519 public key
+  std::string sha256;                 // hex, of the whole file
+};
+
+// The header's canonical JSON, as the file and the build journal hold it.
+std::string HeaderJson(const Header& h);
+// One challenge's binary record. Log-probabilities of the head and tail entries are stored in 24-bit
+// fixed point (steps of 2^-18 nats, clamped to [-64, 0]); targets' log-probabilities as f32.
+Status EncodeChallenge(const Header& h, const Challenge& c, std::string* out);
+// Reads and checks a whole file: layout, canonical header, every record, and the signature. Whether the
+// signer is trusted is the caller's question.
+Status ParseFile(const std::string& bytes, File* out);
+Status ReadFile(Env* env, const std::string& path, File* out);
+
+struct BuildOptions {
+  std::string model_path;
+  engine::ContextOptions context;
+  challenge::KeyFile key;
+  std::string corpus_path;  // for the corpus family
+  uint64_t n = 0;
+  int continuation_tokens = 0;
+  int topk = 4;
+  int tail_samples = 4;
+  std::string out_path;
+  SigningKey signer;
+  std::function<void(uint64_t done, uint64_t total)> hash_progress, build_progress;
+};
+
+// Builds out_path from the reference model. Challenges are journaled to out_path + ".journal" as they
+// complete, so a killed build resumes where it stopped when rerun with the same model, key and
+// parameters; the journal is removed once the signed file is in place.
+Status Build(Env* env, const BuildOptions& options, uint64_t* resumed_from);
+
+// The uniform draw in [0, 1) behind tail sample j of row of challenge index: the first 53 bits of
+//   HMAC-SHA256(key, lp("pot.reference.tail.v1") || u64le(index) || u64le(row) || u64le(j)) / 2^53
+// so nobody without the key can predict which tail tokens are checked.
+double TailUniform(std::string_view key, uint64_t index, uint64_t row, uint64_t j);
+
+// The candidate against a reference file: only the candidate is loaded. Each challenge must be the
+// file's challenge of that index, tokenized identically by the candidate's vocabulary; scores are
+// verify::ScoreAgainstReference (total variation).
+class FileScorer : public verify::ChallengeScorer {
+ public:
+  static Status Open(const File* file, const verify::ModelSide& candidate, std::unique_ptr<verify::ChallengeScorer>* out);
+  Status Score(const challenge::Challenge& challenge, verify::ChallengeRecord* rec) override;
+
+ private:
+  explicit FileScorer(const File* file) : file_(file) {}
+  const File* file_;
+  engine::ModelPtr model_;
+  engine::ContextPtr ctx_;
+  engine::Distributions dist_;
+  verify::ReferenceRows cand_topk_;
+  std::vector<int32_t> tokens_, sequence_, targets_;
+};
+
+}  // namespace pot::reference
