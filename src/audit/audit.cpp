@@ -5,6 +5,7 @@
 #include "challenge/challenge.h"
 #include "crypto/hmac.h"
 #include "manifest/manifest.h"
+#include "reference/reference.h"
 #include "verify/verify.h"
 
 namespace pot::audit {
@@ -80,26 +81,39 @@ Status CheckDecision(const evidence::Claim& claim, const evidence::Transcript& t
   return Status::OK();
 }
 
-Status Rescore(const evidence::Claim& claim, const evidence::Transcript& t, const Options& options,
+// The reference file must be the one the bundle names, signed by the same key, built from the model
+// and commitment the bundle names, and hold exactly the tokens the records were scored on.
+Status CheckReferenceFile(const evidence::Claim& claim, const evidence::Transcript& t, const reference::File& file) {
+  const auto& named = claim.header.reference_file;
+  if (!named) return Status::Corruption("the bundle was not scored against a reference file");
+  if (file.sha256 != named->sha256) return Status::Corruption("its SHA-256 " + file.sha256 + " is not the bundle's " + named->sha256);
+  if (HexOf(file.signer) != named->signer_hex) return Status::Corruption("it is signed by another key than the bundle names");
+  const reference::Header& h = file.header;
+  if (!SameModel(h.model, claim.header.reference)) return Status::Corruption("it was built from another reference model");
+  if (h.commitment != claim.header.commitment || h.family != claim.header.family ||
+      h.family_params != claim.header.family_params || h.n_max_committed != claim.header.n_max_committed ||
+      h.vocab_sha256 != claim.header.vocab_sha256 || h.topk != claim.header.topk ||
+      h.continuation_tokens != claim.header.continuation_tokens) {
+    return Status::Corruption("its commitment or parameters differ from the bundle's");
+  }
+  for (const auto& r : t.records) {
+    if (r.index >= file.challenges.size()) return Status::Corruption("record " + std::to_string(r.index) + " is beyond the file");
+    const reference::Challenge& c = file.challenges[r.index];
+    if (c.prompt_tokens != r.prompt_tokens || c.continuation != r.continuation) {
+      return Status::Corruption("record " + std::to_string(r.index) + ": tokens differ from the file's");
+    }
+  }
+  return Status::OK();
+}
+
+Status Rescore(const evidence::Transcript& t, const Options& options, verify::ChallengeScorer* scorer,
                std::string* detail) {
-  verify::Options vo;
-  vo.reference.path = options.models->first;
-  vo.candidate.path = options.models->second;
-  vo.test = claim.header.test;
-  vo.distance = claim.header.distance;
-  vo.continuation_tokens = claim.header.continuation_tokens;
-  vo.topk = claim.header.topk;
-  vo.candidate.context.n_ubatch = claim.header.cand_ubatch;
-  vo.candidate.context.flash_attn = claim.header.cand_flash_attn;
-  vo.reference.context.n_threads = vo.candidate.context.n_threads = options.threads;
-  std::unique_ptr<verify::ChallengeScorer> scorer;
-  POT_RETURN_IF_ERROR(verify::ModelPairScorer::Open(vo, &scorer));
   double worst = 0;
   size_t same_topk = 0;
   for (const auto& r : t.records) {
     challenge::Challenge c;
     c.index = r.index;
-    c.family = claim.header.family;
+    c.family = t.header.family;
     c.prompt = r.prompt;
     verify::ChallengeRecord again;
     POT_RETURN_IF_ERROR(scorer->Score(c, &again));
@@ -118,6 +132,23 @@ Status Rescore(const evidence::Claim& claim, const evidence::Transcript& t, cons
             " (largest difference " + std::to_string(worst) + "); top-k digests identical for " +
             std::to_string(same_topk) + " of " + std::to_string(t.records.size());
   return Status::OK();
+}
+
+// The scorer that recomputes the bundle's scores: both models, or the candidate and the reference file.
+Status OpenRescorer(const evidence::Header& h, const Options& options, const reference::File* file,
+                    std::unique_ptr<verify::ChallengeScorer>* out) {
+  verify::Options vo;
+  vo.reference.path = options.reference_model.value_or("");
+  vo.candidate.path = *options.candidate_model;
+  vo.test = h.test;
+  vo.distance = h.distance;
+  vo.continuation_tokens = h.continuation_tokens;
+  vo.topk = h.topk;
+  vo.candidate.context.n_ubatch = h.cand_ubatch;
+  vo.candidate.context.flash_attn = h.cand_flash_attn;
+  vo.reference.context.n_threads = vo.candidate.context.n_threads = options.threads;
+  if (h.reference_file) return reference::FileScorer::Open(file, vo.candidate, out);
+  return verify::ModelPairScorer::Open(vo, out);
 }
 
 }  // namespace
@@ -178,27 +209,45 @@ Status AuditBundle(Env* env, const std::string& bundle_text, const Options& opti
   check.Add("decision", CheckDecision(claim, t),
             std::string(stats::DecisionName(t.outcome.decision)) + " after " + std::to_string(t.outcome.n_used) +
                 " recorded scores, recomputed");
-  if (options.models) {
-    // Hashes the model at path and checks it against the bundle's description of it.
-    auto check_model = [&](const std::string& name, const std::string& path, const evidence::ModelRef& expected) {
-      manifest::HashOptions hashing;
-      hashing.threads = options.threads;
-      evidence::ModelRef actual;
-      POT_RETURN_IF_ERROR(evidence::DescribeModel(env, path, hashing, &actual));
-      const bool same = SameModel(actual, expected);
-      check.Add(name, same,
-                same ? "files and manifest root " + actual.manifest_root
-                     : "manifest root " + actual.manifest_root + " is not the bundle's " + expected.manifest_root);
-      return Status::OK();
-    };
-    POT_RETURN_IF_ERROR(check_model("reference model", options.models->first, claim.header.reference));
-    POT_RETURN_IF_ERROR(check_model("candidate model", options.models->second, claim.header.candidate));
-    if (options.rescore) {
-      std::string detail;
-      Status s = Rescore(claim, t, options, &detail);
-      if (!s.ok() && s.code() != Status::Code::kCorruption) return s;
-      check.Add("rescore", s.ok(), s.ok() ? detail : s.message());
+  // Hashes the model at path and checks it against the bundle's description of it.
+  auto check_model = [&](const std::string& name, const std::string& path, const evidence::ModelRef& expected) {
+    manifest::HashOptions hashing;
+    hashing.threads = options.threads;
+    evidence::ModelRef actual;
+    POT_RETURN_IF_ERROR(evidence::DescribeModel(env, path, hashing, &actual));
+    const bool same = SameModel(actual, expected);
+    check.Add(name, same,
+              same ? "files and manifest root " + actual.manifest_root
+                   : "manifest root " + actual.manifest_root + " is not the bundle's " + expected.manifest_root);
+    return Status::OK();
+  };
+  if (options.reference_model) POT_RETURN_IF_ERROR(check_model("reference model", *options.reference_model, claim.header.reference));
+  if (options.candidate_model) POT_RETURN_IF_ERROR(check_model("candidate model", *options.candidate_model, claim.header.candidate));
+  reference::File file;
+  bool file_ok = false;
+  if (options.reference_file) {
+    Status s = reference::ReadFile(env, *options.reference_file, &file);
+    if (s.ok()) s = CheckReferenceFile(claim, t, file);
+    file_ok = check.Add("reference file", s,
+                        "signed by the bundle's key, built from its reference model and commitment, and holding the "
+                        "tokens of all " + std::to_string(t.records.size()) + " records");
+  }
+  if (options.rescore) {
+    const bool by_file = claim.header.reference_file.has_value();
+    if (!options.candidate_model || (by_file ? !options.reference_file : !options.reference_model)) {
+      return Status::InvalidArgument(by_file ? "rescoring this bundle needs the candidate and the reference file"
+                                             : "rescoring this bundle needs both models");
     }
+    if (by_file && !file_ok) {
+      check.Add("rescore", false, "not attempted: the reference file failed its check");
+      return Status::OK();
+    }
+    std::unique_ptr<verify::ChallengeScorer> scorer;
+    POT_RETURN_IF_ERROR(OpenRescorer(claim.header, options, &file, &scorer));
+    std::string detail;
+    Status s = Rescore(t, options, scorer.get(), &detail);
+    if (!s.ok() && s.code() != Status::Code::kCorruption) return s;
+    check.Add("rescore", s.ok(), s.ok() ? detail : s.message());
   }
   return Status::OK();
 }

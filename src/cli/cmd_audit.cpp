@@ -43,10 +43,16 @@ Status AuditFromArgs(const Args& args, audit::Report* report) {
   if (auto models = args.Get("models")) {
     const size_t comma = models->find(',');
     if (comma == std::string::npos) return Status::InvalidArgument("--models needs REF.gguf,CAND.gguf");
-    options.models.emplace(models->substr(0, comma), models->substr(comma + 1));
+    if (args.Has("cand")) return Status::InvalidArgument("give --models or --cand, not both");
+    options.reference_model = models->substr(0, comma);
+    options.candidate_model = models->substr(comma + 1);
   }
+  if (auto cand = args.Get("cand")) options.candidate_model = *cand;
+  options.reference_file = args.Get("reference");
   options.rescore = args.Has("rescore");
-  if (options.rescore && !options.models) return Status::InvalidArgument("--rescore needs --models");
+  if (options.rescore && !options.candidate_model) {
+    return Status::InvalidArgument("--rescore needs --models REF.gguf,CAND.gguf, or --cand CAND.gguf --reference REF.potref");
+  }
   uint64_t threads = 0;
   if (s.ok()) s = args.GetU64("threads", 0, &threads);
   options.threads = static_cast<int>(threads);
@@ -98,7 +104,9 @@ int RunReport(const Args& args) {
 std::vector<OptionSpec> AuditOptions() {
   return {{"trust", true, "the signer's public key (KEYFILE.pub from pot keygen); without it the audit fails"},
           {"models", true, "REF.gguf,CAND.gguf: check their weight manifests against the bundle"},
-          {"rescore", false, "with --models: recompute every score (tolerance 1e-3)"},
+          {"cand", true, "CAND.gguf alone: check its weight manifest (for bundles scored against a reference file)"},
+          {"reference", true, "the reference file the bundle was scored against: check it and its records"},
+          {"rescore", false, "recompute every score (tolerance 1e-3): needs the candidate and the reference model or file"},
           {"corpus", true, "the corpus file, for bundles whose challenges come from a corpus"},
           {"threads", true, "threads for hashing and rescoring (default: all cores)"},
           {"verbose", false, "show llama.cpp's log while rescoring"}};
@@ -121,7 +129,8 @@ CommandSpec KeygenCommand() {
 CommandSpec AuditCommand() {
   return {"audit",
           "re-check a signed evidence bundle offline: signature, signer, commitment, challenges, transcript, decision",
-          "BUNDLE --trust PUBKEY [--models REF.gguf,CAND.gguf [--rescore]] [--corpus FILE] [--json]",
+          "BUNDLE --trust PUBKEY [--models REF.gguf,CAND.gguf | --cand CAND.gguf --reference REF.potref] [--rescore]\n"
+          "       [--corpus FILE] [--json]",
           [] {
             auto options = AuditOptions();
             options.push_back({"json", false, "print one JSON object"});

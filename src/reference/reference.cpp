@@ -203,10 +203,24 @@ Status EncodeChallenge(const Header& h, const Challenge& c, std::string* out) {
   return Status::OK();
 }
 
+Status Assemble(const Header& h, const std::vector<std::string>& records, const SigningKey& signer, std::string* out) {
+  if (records.size() != h.n) return Status::Internal("a reference file needs all of its n records");
+  const std::string header = HeaderJson(h);
+  std::string body = kMagic;
+  body += U32Le(static_cast<uint32_t>(header.size()));
+  body += header;
+  for (const auto& r : records) body += r;
+  std::string signature;
+  POT_RETURN_IF_ERROR(Sign(signer, DssePae(kPayloadType, body), &signature));
+  *out = body + signer.public_raw + signature;
+  return Status::OK();
+}
+
 Status ParseFile(const std::string& bytes, File* out) {
-  if (bytes.size() < kMagicBytes + 4 + kSignatureBlockBytes || bytes.compare(0, kMagicBytes, kMagic) != 0) {
+  if (bytes.size() < kMagicBytes || bytes.compare(0, kMagicBytes, kMagic) != 0) {
     return Status::Corruption("not a pot reference file");
   }
+  if (bytes.size() < kMagicBytes + 4 + kSignatureBlockBytes) return Status::Corruption("truncated reference file");
   const size_t body_end = bytes.size() - kSignatureBlockBytes;
   File f;
   f.signer = bytes.substr(body_end, 32);
@@ -329,13 +343,9 @@ Status Build(Env* env, const BuildOptions& o, uint64_t* resumed_from) {
   }
   POT_RETURN_IF_ERROR(journal->Close());
 
-  std::string body = kMagic;
-  body += U32Le(static_cast<uint32_t>(header.size()));
-  body += header;
-  for (const auto& r : records) body += r;
-  std::string signature;
-  POT_RETURN_IF_ERROR(Sign(o.signer, DssePae(kPayloadType, body), &signature));
-  POT_RETURN_IF_ERROR(WriteFileAtomically(env, o.out_path, body + o.signer.public_raw + signature));
+  std::string bytes;
+  POT_RETURN_IF_ERROR(Assemble(h, records, o.signer, &bytes));
+  POT_RETURN_IF_ERROR(WriteFileAtomically(env, o.out_path, bytes));
   return env->RemoveFile(journal_path);
 }
 

@@ -59,6 +59,9 @@ std::string HeaderJson(const Header& h);
 // One challenge's binary record. Log-probabilities of the head and tail entries are stored in 24-bit
 // fixed point (steps of 2^-18 nats, clamped to [-64, 0]); targets' log-probabilities as f32.
 Status EncodeChallenge(const Header& h, const Challenge& c, std::string* out);
+// The signed file: magic, header, the records of challenges 0..n-1 in order, then the signer's public key
+// and its Ed25519 signature over the DSSE encoding of everything before them.
+Status Assemble(const Header& h, const std::vector<std::string>& records, const SigningKey& signer, std::string* out);
 // Reads and checks a whole file: layout, canonical header, every record, and the signature. Whether the
 // signer is trusted is the caller's question.
 Status ParseFile(const std::string& bytes, File* out);

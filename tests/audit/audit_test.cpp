@@ -161,7 +161,8 @@ TEST_F(AuditTest, EditedTranscriptsAreDetectedEvenWhenResigned) {
 
 TEST_F(AuditTest, OtherModelsAndWrongKeysAreNamed) {
   audit::Options options = Trusting();
-  options.models.emplace(Member("base"), Member("sibling"));
+  options.reference_model = Member("base");
+  options.candidate_model = Member("sibling");
   EXPECT_EQ(Failed(Audit(*bundle_, options)), std::vector<std::string>{"candidate model"});
   // A revealed key that does not open the commitment.
   evidence::Bundle b;

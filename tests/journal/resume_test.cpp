@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -107,6 +108,28 @@ TEST(Resume, VerifyKilledAtRandomMomentsEndsWithTheSameTranscript) {
   auto again = RunPot(common + dir.File("killed"));
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(test::Slurp(dir.File("killed/transcript.jsonl")), test::Slurp(dir.File("whole/transcript.jsonl")));
+}
+
+TEST(Resume, ReferenceBuildKilledAtRandomMomentsEndsWithTheSameFile) {
+  test::TempDir dir;
+  ASSERT_EQ(RunPot("keygen -o " + dir.File("signer")).exit_code, 0);
+  ASSERT_EQ(RunPot("challenge commit --family templates -n 256 -o " + dir.File("k.key")).exit_code, 0);
+  const std::string common = "reference build " + Member("base") + " --key " + dir.File("k.key") + " --sign " +
+                             dir.File("signer") + " -n 200 --tokens 4 --quiet -o ";
+  auto whole = RunPot(common + dir.File("whole.potref"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  std::mt19937 rng(11);
+  int interrupted = 0;
+  for (int k = 0; k < 5; ++k) {
+    interrupted += RunAndKill(common + dir.File("killed.potref"),
+                              std::chrono::milliseconds(std::uniform_int_distribution<int>(200, 1500)(rng)));
+  }
+  EXPECT_GE(interrupted, 3);
+  auto resumed = RunPot(common + dir.File("killed.potref"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(test::Slurp(dir.File("killed.potref")), test::Slurp(dir.File("whole.potref")))
+      << "same records, and Ed25519 signatures are deterministic: the same bytes";
+  EXPECT_FALSE(std::filesystem::exists(dir.File("killed.potref.journal"))) << "the journal is removed once done";
 }
 
 }  // namespace
