@@ -19,13 +19,13 @@ synthetic() {
 }
 
 # measure OUTVAR CMD...: runs CMD (stdout discarded) under GNU time; sets OUTVAR to "SECONDS MAXRSS_KB".
-# Exit status 1 is a negative answer (pot diff: models differ), not a failure; 2 and up stop the benchmark.
+# Exit statuses 1 and 5 are answers (a negative one; pot verify's UNDECIDED), not failures; others stop the benchmark.
 measure() {
   local __out="$1" t rc=0
   shift
   t="$(mktemp)"
   /usr/bin/time -f "%e %M" -o "$t" "$@" >/dev/null 2>"$t.err" || rc=$?
-  ((rc <= 1)) || { cat "$t.err" >&2; echo "bench: '$*' failed with status $rc" >&2; exit 1; }
+  ((rc <= 1 || rc == 5)) || { cat "$t.err" >&2; echo "bench: '$*' failed with status $rc" >&2; exit 1; }
   printf -v "$__out" '%s' "$(tail -n 1 "$t")"
   rm -f "$t" "$t.err"
 }

@@ -210,10 +210,17 @@ Status AppendSoftmax(const float* logits, int n_vocab, Distributions* out) {
   const float max_logit = MaxFiniteLogit(logits, n_vocab);
   if (std::isnan(max_logit)) return Status::Internal("non-finite logits from llama.cpp");
   out->argmax.push_back(static_cast<int32_t>(std::find(logits, logits + n_vocab, max_logit) - logits));
-  const size_t base = out->p.size();
-  out->p.resize(base + static_cast<size_t>(n_vocab));
+  const size_t base = out->logp.size();
   out->logp.resize(base + static_cast<size_t>(n_vocab));
-  float* p = out->p.data() + base;
+  thread_local FloatBuffer scratch;  // the unnormalized exponentials when p is not kept
+  float* p = nullptr;
+  if (out->with_p) {
+    out->p.resize(base + static_cast<size_t>(n_vocab));
+    p = out->p.data() + base;
+  } else {
+    scratch.resize(static_cast<size_t>(n_vocab));
+    p = scratch.data();
+  }
   float* logp = out->logp.data() + base;
   const double sum = ExpRow(logits, max_logit, n_vocab, p);
   NormalizeRow(logits, static_cast<float>(1 / sum), max_logit + static_cast<float>(std::log(sum)), n_vocab, p, logp);

@@ -71,7 +71,10 @@ using FloatBuffer = std::vector<float, UninitializedAllocator<float>>;
 // row's most likely token.
 struct Distributions {
   int n_vocab = 0;
-  FloatBuffer logp, p;          // rows() x n_vocab each, row-major
+  // Without probabilities, p stays empty and rows cost half the memory: for callers that read only a few
+  // entries per row (scoring against a reference file), which take exp(logp) themselves.
+  bool with_p = true;
+  FloatBuffer logp, p;          // rows() x n_vocab each, row-major (p only with_p)
   std::vector<int32_t> argmax;  // per row; the lowest id among equal maxima
   size_t rows() const { return argmax.size(); }
   const float* logp_row(size_t i) const { return logp.data() + i * static_cast<size_t>(n_vocab); }

@@ -351,6 +351,7 @@ Status Build(Env* env, const BuildOptions& o, uint64_t* resumed_from) {
 
 Status FileScorer::Open(const File* file, const verify::ModelSide& candidate, std::unique_ptr<verify::ChallengeScorer>* out) {
   auto scorer = std::unique_ptr<FileScorer>(new FileScorer(file));
+  scorer->dist_.with_p = false;  // scoring reads a few entries per row
   POT_RETURN_IF_ERROR(engine::LoadModel(candidate.path, {}, &scorer->model_));
   POT_RETURN_IF_ERROR(engine::NewContext(scorer->model_.get(), candidate.context, &scorer->ctx_));
   if (engine::VocabSize(scorer->ctx_.get()) != static_cast<int>(file->header.n_vocab)) {

@@ -72,20 +72,10 @@ Status IntoUnitInterval(double* x, const char* what) {
 // are therefore floored at kLogFloor.
 constexpr double kLogFloor = -27.6;  // log(1e-12)
 
-// sum over v of min(p[v], cap), vectorized as the distances above are.
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-double SumMin(const float* __restrict p, int n, float cap) {
-  constexpr int kLanes = 16;
-  float lanes[kLanes] = {};
-  int v = 0;
-  for (; v + kLanes <= n; v += kLanes) {
-    for (int l = 0; l < kLanes; ++l) lanes[l] += std::min(p[v + l], cap);
-  }
+// sum over v of min(exp(logp[v]), exp(log_cap)): the candidate's mass that fits under the cap.
+double SumMinExp(const float* logp, int n, float log_cap) {
   double sum = 0;
-  for (; v < n; ++v) sum += std::min(p[v], cap);
-  for (int l = 0; l < kLanes; ++l) sum += lanes[l];
+  for (int v = 0; v < n; ++v) sum += std::exp(static_cast<double>(std::min(logp[v], log_cap)));
   return sum;
 }
 
@@ -219,8 +209,8 @@ Status ScoreAgainstReference(const ReferenceRows& ref, const engine::Distributio
   if (targets.empty()) return Status::InvalidArgument("challenge has no position to score");
   ScoreSum sum;
   const size_t width = ref.width();
+  auto q = [](const float* lq, int32_t v) { return std::exp(static_cast<double>(lq[v])); };
   for (size_t i = 0; i < targets.size(); ++i) {
-    const float* q = cand.p_row(i);
     const float* lq = cand.logp_row(i);
     const int32_t* ids = ref.ids.data() + i * width;
     const float* lp = ref.logp.data() + i * width;
@@ -232,23 +222,24 @@ Status ScoreAgainstReference(const ReferenceRows& ref, const engine::Distributio
     const double cap = std::exp(static_cast<double>(lp[ref.k - 1]));  // no tail token is likelier than this
     for (int j = 0; j < ref.k; ++j) {
       const double p = std::exp(static_cast<double>(lp[j]));
-      d.tv += std::max(0.0, p - q[ids[j]]);
+      const double q_j = q(lq, ids[j]);
+      d.tv += std::max(0.0, p - q_j);
       d.kl += p * (lp[j] - lq[ids[j]]);
       p_head += p;
-      q_head += q[ids[j]];
-      q_head_under_cap += std::min<double>(q[ids[j]], cap);
+      q_head += q_j;
+      q_head_under_cap += std::min(q_j, cap);
     }
     const double p_tail = std::max(0.0, 1 - p_head), q_tail = std::max(0.0, 1 - q_head);
     if (ref.samples > 0) {
       double tail = 0;
       for (size_t j = ref.k; j < width; ++j) {
-        tail += std::max(0.0, 1 - q[ids[j]] / std::exp(static_cast<double>(lp[j])));
+        tail += std::max(0.0, 1 - std::exp(static_cast<double>(lq[ids[j]]) - lp[j]));
       }
       d.tv += p_tail * tail / ref.samples;
     } else {
       // The tail's reference mass can sit under the candidate's up to sum(min(q_v, cap)); the rest of it
       // cannot, and exceeds q there.
-      const double q_tail_under_cap = std::max(0.0, SumMin(q, cand.n_vocab, static_cast<float>(cap)) - q_head_under_cap);
+      const double q_tail_under_cap = std::max(0.0, SumMinExp(lq, cand.n_vocab, lp[ref.k - 1]) - q_head_under_cap);
       d.tv += std::max(0.0, p_tail - q_tail_under_cap);
     }
     if (p_tail > 0) d.kl += p_tail * (std::max(kLogFloor, std::log(p_tail)) - std::max(kLogFloor, std::log(q_tail)));

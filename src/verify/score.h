@@ -61,6 +61,7 @@ void ExtractReferenceRows(const engine::Distributions& d, const std::vector<int3
 //   - without, it is bounded below by the least any distribution matching the head (and putting at most
 //     the head's smallest probability on each tail token) can give: the score is a lower bound on TV.
 // KL is over the head and the tail's total (a lower bound); top-1 agreement and |dNLL| are exact.
+// cand needs only log-probabilities (with_p may be false).
 Status ScoreAgainstReference(const ReferenceRows& ref, const engine::Distributions& cand,
                              const std::vector<int32_t>& targets, ChallengeScore* out);
 
