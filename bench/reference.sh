@@ -64,4 +64,5 @@ print(f"  pot reference (top-{info['topk']} + {info['tail_samples']} tail sample
       f"{info['positions']} positions, {pot_per:.1f} bytes/position")
 print(f"  llama-perplexity --kl-divergence-base: {kld_bytes} bytes, {kld_positions} positions, {kld_per:.0f} bytes/position")
 print(f"  ratio: {kld_per / pot_per:.0f}x smaller (goal >= 1000x)")
+sys.exit(0 if by_file[1] / alone[1] <= 1.1 and kld_per / pot_per >= 1000 else 1)
 PY
