@@ -42,6 +42,17 @@ python3 -c "import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[len(b) 
 $POT audit "$WORK/tampered.json" --trust "$WORK/signer.pub" | tail -n 4 || true
 mkdir -p pot-demo
 $POT report "$WORK/verify-finetune/bundle.json" --trust "$WORK/signer.pub" -o pot-demo/report.html
+echo "== a reference file: base alone, once; then verify loads only the candidate"
+$POT challenge commit --family templates -n 128 -o "$WORK/ref.key"
+$POT reference build "$FAMILY/base.gguf" --key "$WORK/ref.key" --sign "$WORK/signer" -n 128 -o "$WORK/base.potref" --quiet
+$POT reference info "$WORK/base.potref" --trust "$WORK/signer.pub"
+for cand in base-q4_0 sibling; do
+  echo "== pot verify --reference: base.potref vs $cand"
+  $POT verify --reference "$WORK/base.potref" --key "$WORK/ref.key" --trust "$WORK/signer.pub" \
+    --cand "$FAMILY/$cand.gguf" --sign "$WORK/signer" -o "$WORK/ref-$cand" --quiet || [[ $? -le 1 ]]
+done
+$POT audit "$WORK/ref-sibling/bundle.json" --trust "$WORK/signer.pub" --cand "$FAMILY/sibling.gguf" \
+  --reference "$WORK/base.potref" --rescore | tail -n 4
 echo "== pot verify refuses a model with another vocabulary"
 $POT verify --ref "$FAMILY/base.gguf" --cand "$FAMILY/other-tokenizer.gguf" -o "$WORK/verify-tok" || true
 

@@ -335,7 +335,8 @@ int RunVerify(const Args& args) {
     std::printf("mean score  %.6f (%s)\n", result.mean, verify::DistanceName(options.distance));
     std::printf("bounds      [%.6f, %.6f]  lower at alpha %g, upper at beta %g; epsilon %g\n", result.lower,
                 result.upper, p.alpha, p.beta, p.epsilon);
-    std::printf("time        %.1f s, %.0f positions/s scored (each by both models)\n", result.seconds, rate);
+    std::printf("time        %.1f s, %.0f positions/s scored (%s)\n", result.seconds, rate,
+                ref_file ? "by the candidate, against the reference file" : "each by both models");
     std::printf("transcript  %s (root %s)\n", transcript_path.c_str(), claim.transcript_root.c_str());
     if (signer) std::printf("bundle      %s/bundle.json (signed by %s)\n", run_dir.c_str(), KeyId(signer->public_raw).c_str());
   }

@@ -117,7 +117,12 @@ std::string RenderHtml(const audit::Report& report, const std::string& bundle_na
          Short(c.header.test.epsilon) + "</p>\n";
     h += Plot(t, c.header.test.epsilon);
   }
-  h += "<h2>Models</h2>\n<table>\n" + ModelRows("reference", c.header.reference) +
+  std::string reference_file;
+  if (const auto& f = c.header.reference_file) {
+    reference_file = Row("scored against reference file", EscapeHtml(f->name) + "<br>sha256 " + Code(f->sha256) +
+                                                               "<br>signer " + Code(f->signer_hex));
+  }
+  h += "<h2>Models</h2>\n<table>\n" + ModelRows("reference", c.header.reference) + reference_file +
        ModelRows("candidate", c.header.candidate) + Row("vocabulary sha256", Code(c.header.vocab_sha256)) + "</table>\n";
   const auto& p = c.header.test;
   h += "<h2>Parameters</h2>\n<table>\n" + Row("alpha (false DIFFERENT)", Short(p.alpha)) +
