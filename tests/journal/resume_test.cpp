@@ -50,18 +50,24 @@ bool RunAndKill(const std::string& args, std::chrono::milliseconds delay) {
   return killed && WIFSIGNALED(status);
 }
 
+// Starts the same command `times` times, killing each with SIGKILL after a delay drawn uniformly from
+// [min_ms, max_ms] (seeded); returns how many were still running when killed.
+int KillRepeatedly(const std::string& args, int times, int min_ms, int max_ms, uint32_t seed) {
+  std::mt19937 rng(seed);
+  int interrupted = 0;
+  for (int k = 0; k < times; ++k) {
+    interrupted += RunAndKill(args, std::chrono::milliseconds(std::uniform_int_distribution<int>(min_ms, max_ms)(rng)));
+  }
+  return interrupted;
+}
+
 TEST(Resume, SelfcheckKilledAtRandomMomentsEndsWithTheSameSummary) {
   test::TempDir dir;
   const std::string common = Member("base") + " --prompts 40 --tokens 16 --seed 7 --json --quiet --journal ";
   auto reference = RunPot("selfcheck " + common + dir.File("whole"));
   ASSERT_EQ(reference.exit_code, 0) << reference.err;
-  std::mt19937 rng(2026);
-  int interrupted = 0;
-  for (int k = 0; k < 5; ++k) {
-    interrupted += RunAndKill("selfcheck " + common + dir.File("killed"),
-                              std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 900)(rng)));
-  }
-  EXPECT_GE(interrupted, 3) << "the kills must land while the run is working";
+  EXPECT_GE(KillRepeatedly("selfcheck " + common + dir.File("killed"), 5, 100, 900, 2026), 3)
+      << "the kills must land while the run is working";
   auto resumed = RunPot("selfcheck " + common + dir.File("killed"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(resumed.out, reference.out);
@@ -90,13 +96,7 @@ TEST(Resume, VerifyKilledAtRandomMomentsEndsWithTheSameTranscript) {
                              " --key " + dir.File("k.key") + " --sign " + dir.File("signer") + " -o ";
   auto whole = RunPot(common + dir.File("whole"));
   ASSERT_EQ(whole.exit_code, 0) << whole.err;
-  std::mt19937 rng(7);
-  int interrupted = 0;
-  for (int k = 0; k < 6; ++k) {
-    interrupted += RunAndKill(common + dir.File("killed"),
-                              std::chrono::milliseconds(std::uniform_int_distribution<int>(150, 700)(rng)));
-  }
-  EXPECT_GE(interrupted, 3);
+  EXPECT_GE(KillRepeatedly(common + dir.File("killed"), 6, 150, 700, 7), 3);
   auto resumed = RunPot(common + dir.File("killed"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(test::Slurp(dir.File("killed/transcript.jsonl")), test::Slurp(dir.File("whole/transcript.jsonl")));
@@ -118,13 +118,7 @@ TEST(Resume, ReferenceBuildKilledAtRandomMomentsEndsWithTheSameFile) {
                              dir.File("signer") + " -n 200 --tokens 4 --quiet -o ";
   auto whole = RunPot(common + dir.File("whole.potref"));
   ASSERT_EQ(whole.exit_code, 0) << whole.err;
-  std::mt19937 rng(11);
-  int interrupted = 0;
-  for (int k = 0; k < 5; ++k) {
-    interrupted += RunAndKill(common + dir.File("killed.potref"),
-                              std::chrono::milliseconds(std::uniform_int_distribution<int>(200, 1500)(rng)));
-  }
-  EXPECT_GE(interrupted, 3);
+  EXPECT_GE(KillRepeatedly(common + dir.File("killed.potref"), 5, 200, 1500, 11), 3);
   auto resumed = RunPot(common + dir.File("killed.potref"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(test::Slurp(dir.File("killed.potref")), test::Slurp(dir.File("whole.potref")))
