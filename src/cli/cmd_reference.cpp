@@ -27,7 +27,9 @@ int Build(const Args& args) {
   if (s.ok()) s = args.GetU64("topk", 4, &topk);
   if (s.ok()) s = args.GetU64("samples", 4, &samples);
   if (s.ok()) s = args.GetU64("threads", 0, &threads);
-  if (s.ok() && tokens > 1024) s = Status::InvalidArgument("--tokens is at most 1024");
+  if (s.ok() && tokens > verify::kMaxContinuationTokens) {
+    s = Status::InvalidArgument("--tokens is at most " + std::to_string(verify::kMaxContinuationTokens));
+  }
   if (s.ok() && (topk < 1 || topk > reference::kMaxTopK)) {
     s = Status::InvalidArgument("--topk must be between 1 and " + std::to_string(reference::kMaxTopK));
   }

@@ -75,7 +75,9 @@ Status Options(const Args& args, verify::Options* o) {
   uint64_t tokens = 0, threads = 0, ubatch = 0;
   POT_RETURN_IF_ERROR(args.GetU64("tokens", 0, &tokens));
   POT_RETURN_IF_ERROR(args.GetU64("threads", 0, &threads));
-  if (tokens > 1024) return Status::InvalidArgument("--tokens is at most 1024");
+  if (tokens > verify::kMaxContinuationTokens) {
+    return Status::InvalidArgument("--tokens is at most " + std::to_string(verify::kMaxContinuationTokens));
+  }
   o->continuation_tokens = static_cast<int>(tokens);
   for (auto* side : {&o->reference, &o->candidate}) side->context.n_threads = static_cast<int>(threads);
   POT_RETURN_IF_ERROR(args.GetU64("cand-ubatch", 512, &ubatch));
@@ -153,13 +155,7 @@ Status OpenReferenceFile(Env* env, const Args& args, const std::string& cand, re
   }
   gguf::ModelInfo info;
   POT_RETURN_IF_ERROR(gguf::GetModelInfo(env, cand, &info));
-  result->ref_vocab_sha256 = file->header.vocab_sha256;
-  result->cand_vocab_sha256 = info.vocab_sha256;
-  if (info.vocab_sha256 != file->header.vocab_sha256) {
-    return Status::Unsupported("the candidate's vocabulary (vocab_sha256 " + info.vocab_sha256.substr(0, 16) +
-                               "...) is not the reference file's (" + file->header.vocab_sha256.substr(0, 16) +
-                               "...): token-level comparison is meaningless; they are not the same model");
-  }
+  POT_RETURN_IF_ERROR(verify::CheckVocabularies(file->header.vocab_sha256, info.vocab_sha256, result));
   if (args.Has("tokens")) {
     uint64_t tokens = 0;
     POT_RETURN_IF_ERROR(args.GetU64("tokens", 0, &tokens));

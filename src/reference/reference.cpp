@@ -93,7 +93,7 @@ Status CheckHeader(const Header& h) {
   if (h.tail_samples < 0 || h.tail_samples > kMaxTailSamples || h.topk + h.tail_samples >= static_cast<int>(h.n_vocab)) {
     return Status::InvalidArgument("tail samples must be between 0 and " + std::to_string(kMaxTailSamples));
   }
-  if (h.continuation_tokens < 0 || h.continuation_tokens > 1024) return Status::InvalidArgument("continuation tokens out of range");
+  if (h.continuation_tokens < 0 || h.continuation_tokens > verify::kMaxContinuationTokens) return Status::InvalidArgument("continuation tokens out of range");
   if (h.n == 0 || h.n > h.n_max_committed) return Status::InvalidArgument("n must be between 1 and the committed n_max");
   return Status::OK();
 }

@@ -14,21 +14,25 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
+Status CheckVocabularies(const std::string& ref_vocab_sha256, const std::string& cand_vocab_sha256, Result* result) {
+  result->ref_vocab_sha256 = ref_vocab_sha256;
+  result->cand_vocab_sha256 = cand_vocab_sha256;
+  if (ref_vocab_sha256.empty() || cand_vocab_sha256.empty()) {
+    return Status::InvalidArgument("both models need a tokenizer vocabulary to be compared");
+  }
+  if (ref_vocab_sha256 != cand_vocab_sha256) {
+    return Status::Unsupported("the models have different vocabularies (vocab_sha256 " + ref_vocab_sha256.substr(0, 16) +
+                               "... vs " + cand_vocab_sha256.substr(0, 16) +
+                               "...): token-level comparison is meaningless; they are not the same model");
+  }
+  return Status::OK();
+}
+
 Status CheckSameVocabulary(Env* env, const std::string& ref, const std::string& cand, Result* result) {
   gguf::ModelInfo a, b;
   POT_RETURN_IF_ERROR(gguf::GetModelInfo(env, ref, &a));
   POT_RETURN_IF_ERROR(gguf::GetModelInfo(env, cand, &b));
-  result->ref_vocab_sha256 = a.vocab_sha256;
-  result->cand_vocab_sha256 = b.vocab_sha256;
-  if (a.vocab_sha256.empty() || b.vocab_sha256.empty()) {
-    return Status::InvalidArgument("both models need a tokenizer vocabulary to be compared");
-  }
-  if (a.vocab_sha256 != b.vocab_sha256) {
-    return Status::Unsupported("the models have different vocabularies (vocab_sha256 " + a.vocab_sha256.substr(0, 16) +
-                               "... vs " + b.vocab_sha256.substr(0, 16) +
-                               "...): token-level comparison is meaningless; they are not the same model");
-  }
-  return Status::OK();
+  return CheckVocabularies(a.vocab_sha256, b.vocab_sha256, result);
 }
 
 void TeacherForcedSequence(const std::vector<int32_t>& prompt, const std::vector<int32_t>& continuation,

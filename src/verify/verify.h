@@ -20,6 +20,9 @@ struct llama_context;
 
 namespace pot::verify {
 
+// The most continuation tokens a challenge may ask the reference to generate (verify --tokens, reference files).
+inline constexpr int kMaxContinuationTokens = 1024;
+
 struct ModelSide {
   std::string path;
   engine::ContextOptions context;  // micro-batch size, flash attention, threads: numerics, not identity
@@ -55,8 +58,11 @@ struct Result {
   std::string ref_vocab_sha256, cand_vocab_sha256;
 };
 
-// Refuses models whose vocabularies differ (pot info's vocab_sha256): their token ids do not name the
-// same strings, so comparing distributions id by id would be meaningless.
+// Refuses models whose vocabularies differ (pot info's vocab_sha256), or that have none: their token ids
+// do not name the same strings, so comparing distributions id by id would be meaningless. Records both
+// hashes in result.
+Status CheckVocabularies(const std::string& ref_vocab_sha256, const std::string& cand_vocab_sha256, Result* result);
+// CheckVocabularies on the vocabularies of the GGUF models at ref and cand.
 Status CheckSameVocabulary(Env* env, const std::string& ref, const std::string& cand, Result* result);
 
 // The reference's half of a challenge: tokenizes its text (with BOS when the vocabulary adds one),

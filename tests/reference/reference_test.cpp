@@ -117,7 +117,7 @@ TEST_F(ReferenceTest, BadInputsGiveOneLineErrors) {
       {"verify --reference " + ref + " --key " + dir_->File("other.key") + " --cand " + Member("base-copy"), 2,
        "not the one the reference file was built with"},
       {"verify --reference " + ref + " --cand " + Member("base-copy"), 2, "needs --key"},
-      {Verify("other-tokenizer"), 3, "vocabulary"},
+      {Verify("other-tokenizer"), 3, "different vocabularies"},
       {Verify("base-copy", "--distance js"), 2, "tv distance only"},
       {Verify("base-copy", "--tokens 4"), 2, "--tokens differs"},
       {"verify --reference " + dir_->File("tampered.potref") + " --key " + dir_->File("k.key") + " --cand " +
