@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 namespace pot::test {
@@ -40,6 +41,12 @@ inline std::string Slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// A vendored test vector (tests/vectors); a missing file throws naming it, instead of a bare parse error.
+inline std::string SlurpVector(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw std::runtime_error("test vector missing: " + path);
+  return Slurp(path);
 }
 
 inline void WriteBytes(const std::string& path, const std::string& bytes) {

@@ -140,7 +140,7 @@ TEST(Corpus, ReadsJsonLinesAndRejectsBadLines) {
 }
 
 TEST(Legacy, ReDerivesThePythonSystemsPublishedRun) {
-  const auto v = nlohmann::json::parse(test::Slurp(POT_SHARED_DIR "/vectors/pot-legacy/vectors.json"))["run"];
+  const auto v = nlohmann::json::parse(test::SlurpVector(POT_VECTORS_DIR "/pot-legacy/vectors.json"))["run"];
   const Family f{"legacy", v["run_id"]};
   const auto& expected = v["challenges"];
   const auto c = List(Key(v["key_hex"]), f, expected.size());

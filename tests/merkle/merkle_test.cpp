@@ -12,7 +12,7 @@ namespace pot::merkle {
 namespace {
 
 using json = nlohmann::json;
-const std::string kVectors = POT_SHARED_DIR "/vectors/rfc6962";
+const std::string kVectors = POT_VECTORS_DIR "/rfc6962";
 
 std::string Base64(const json& v) {
   if (v.is_null()) return "";
@@ -44,7 +44,7 @@ std::vector<std::string> Proof(const json& v) {
 }
 
 TEST(Merkle, TreeHashesMatchVectors) {
-  const json t = json::parse(test::Slurp(kVectors + "/tree.json"));
+  const json t = json::parse(test::SlurpVector(kVectors + "/tree.json"));
   std::vector<std::string> leaves;
   for (const auto& hex : t["leaf_inputs_hex"]) {
     std::string data;
@@ -62,7 +62,7 @@ TEST(Merkle, InclusionAndConsistencyVectors) {
   int accepted = 0, rejected = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(kVectors)) {
     if (entry.path().extension() != ".json" || entry.path().filename() == "tree.json") continue;
-    const json v = json::parse(test::Slurp(entry.path()));
+    const json v = json::parse(test::SlurpVector(entry.path()));
     const bool inclusion = entry.path().string().find("/inclusion/") != std::string::npos;
     Status s = inclusion ? VerifyInclusion(v["leafIdx"], v["treeSize"], Base64(v["leafHash"]), Proof(v["proof"]),
                                            Base64(v["root"]))
