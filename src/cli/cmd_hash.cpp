@@ -150,6 +150,11 @@ int ProofVerify(const Args& args) {
   }
   std::printf("VALID: tensor %s (sha256 %s) is leaf %llu of root %s\n", t.name.c_str(), ToHex(t.sha256).c_str(),
               static_cast<unsigned long long>(index), HexOf(root).c_str());
+  // Without --root the proof only agrees with the root it carries itself, which whoever made it chose.
+  if (!args.Get("root")) {
+    std::printf("note: only self-consistent: the root is the one the proof names; pass --root HEX with a root you "
+                "trust (from its manifest or bundle) to check the tensor belongs to that model\n");
+  }
   return kExitOk;
 }
 

@@ -129,6 +129,12 @@ TEST(Proof, EveryTensorOfBaseProvesAndTamperingFails) {
   EXPECT_EQ(test::RunPot("proof verify " + dir.File("bad.json")).exit_code, 1);
   test::WriteBytes(dir.File("good.json"), p.out);
   EXPECT_EQ(test::RunPot("proof verify " + dir.File("good.json") + " --root " + std::string(64, 'a')).exit_code, 1);
+  // Without --root the proof can only agree with the root it names itself, and the output says so.
+  auto self = test::RunPot("proof verify " + dir.File("good.json"));
+  EXPECT_EQ(self.exit_code, 0);
+  EXPECT_NE(self.out.find("only self-consistent"), std::string::npos) << self.out;
+  auto pinned = test::RunPot("proof verify " + dir.File("good.json") + " --root " + m["root"].get<std::string>());
+  EXPECT_EQ(pinned.out.find("self-consistent"), std::string::npos) << pinned.out;
   EXPECT_EQ(test::RunPot("proof tensor " + manifest + " no.such.tensor").exit_code, 3);
 }
 
