@@ -28,7 +28,7 @@ measure build_run "$pot" reference build "$ref" --key "$dir/k.key" --sign "$dir/
 # epsilon 0.001 with alpha = beta = 1e-12: neither SAME nor DIFFERENT can be reached in N challenges.
 common=(--key "$dir/k.key" --cand "$cand" --n-max "$n" --alpha 1e-12 --beta 1e-12 --epsilon 0.001 --threads "$threads" --quiet)
 measure two_models "$pot" verify --ref "$ref" "${common[@]}" -o "$dir/two"
-measure by_file "$pot" verify --reference "$dir/ref.potref" "${common[@]}" -o "$dir/file"
+measure by_file "$pot" verify --reference "$dir/ref.potref" --trust "$dir/signer.pub" "${common[@]}" -o "$dir/file"
 
 # The same text for llama-perplexity: the N challenges, one after another.
 "$pot" challenge list --key "$dir/k.key" -n "$n" | cut -f3 | tr '\n' ' ' > "$dir/challenges.txt"

@@ -51,8 +51,8 @@ for cand in base-q4_0 sibling; do
   $POT verify --reference "$WORK/base.potref" --key "$WORK/ref.key" --trust "$WORK/signer.pub" \
     --cand "$FAMILY/$cand.gguf" --sign "$WORK/signer" -o "$WORK/ref-$cand" --quiet || [[ $? -le 1 ]]
 done
-$POT audit "$WORK/ref-sibling/bundle.json" --trust "$WORK/signer.pub" --cand "$FAMILY/sibling.gguf" \
-  --reference "$WORK/base.potref" --rescore | tail -n 4
+$POT audit "$WORK/ref-sibling/bundle.json" --trust "$WORK/signer.pub" --reference-trust "$WORK/signer.pub" \
+  --ref "$FAMILY/base.gguf" --cand "$FAMILY/sibling.gguf" --reference "$WORK/base.potref" --rescore | tail -n 6
 echo "== pot verify refuses a model with another vocabulary"
 $POT verify --ref "$FAMILY/base.gguf" --cand "$FAMILY/other-tokenizer.gguf" -o "$WORK/verify-tok" || true
 

@@ -39,26 +39,32 @@ Status AuditFromArgs(const Args& args, audit::Report* report) {
     options.trusted_key.emplace();
     s = ReadPublicKey(env, *trust, &*options.trusted_key);
   }
+  if (auto trust = args.Get("reference-trust"); trust && s.ok()) {
+    options.trusted_reference_signer.emplace();
+    s = ReadPublicKey(env, *trust, &*options.trusted_reference_signer);
+  }
   options.corpus_path = args.Get("corpus").value_or("");
   if (auto models = args.Get("models")) {
     const size_t comma = models->find(',');
     if (comma == std::string::npos) return Status::InvalidArgument("--models needs REF.gguf,CAND.gguf");
-    if (args.Has("cand")) return Status::InvalidArgument("give --models or --cand, not both");
+    if (args.Has("cand") || args.Has("ref")) return Status::InvalidArgument("give --models or --ref/--cand, not both");
     options.reference_model = models->substr(0, comma);
     options.candidate_model = models->substr(comma + 1);
   }
+  if (auto ref = args.Get("ref")) options.reference_model = *ref;
   if (auto cand = args.Get("cand")) options.candidate_model = *cand;
   options.reference_file = args.Get("reference");
   options.rescore = args.Has("rescore");
   if (options.rescore && !options.candidate_model) {
     return Status::InvalidArgument("--rescore needs --models REF.gguf,CAND.gguf, or --cand CAND.gguf --reference REF.potref");
   }
+  if (s.ok()) s = args.GetU64("recheck-sample", 0, &options.recheck_sample);
   uint64_t threads = 0;
   if (s.ok()) s = args.GetU64("threads", 0, &threads);
   options.threads = static_cast<int>(threads);
   std::string text;
   if (s.ok()) s = ReadFileToString(env, args.positionals()[0], &text);
-  if (options.rescore) engine::Init(args.Has("verbose"));
+  if (options.rescore || options.reference_model) engine::Init(args.Has("verbose"));
   if (s.ok()) s = audit::AuditBundle(env, text, options, report);
   return s;
 }
@@ -71,7 +77,9 @@ int RunAudit(const Args& args) {
   const bool passed = report.passed();
   if (args.Has("json")) {
     json checks = json::array();
-    for (const auto& c : report.checks) checks.push_back({{"check", c.name}, {"passed", c.passed}, {"detail", c.detail}});
+    for (const auto& c : report.checks) {
+      checks.push_back({{"check", c.name}, {"passed", c.passed}, {"skipped", c.skipped}, {"detail", c.detail}});
+    }
     json j = {{"passed", passed}, {"checks", checks}};
     if (report.transcript.finished) {
       j["decision"] = stats::DecisionName(report.transcript.outcome.decision);
@@ -80,7 +88,7 @@ int RunAudit(const Args& args) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     for (const auto& c : report.checks) {
-      std::printf("%s  %-28s %s\n", c.passed ? "PASS" : "FAIL", c.name.c_str(), c.detail.c_str());
+      std::printf("%s  %-28s %s\n", c.skipped ? "SKIP" : c.passed ? "PASS" : "FAIL", c.name.c_str(), c.detail.c_str());
     }
     std::printf("%s\n", passed ? "AUDIT PASSED" : "AUDIT FAILED");
   }
@@ -104,8 +112,11 @@ int RunReport(const Args& args) {
 std::vector<OptionSpec> AuditOptions() {
   return {{"trust", true, "the signer's public key (KEYFILE.pub from pot keygen); without it the audit fails"},
           {"models", true, "REF.gguf,CAND.gguf: check their weight manifests against the bundle"},
+          {"ref", true, "REF.gguf alone: check its manifest; with --reference, recompute the file's records from it"},
           {"cand", true, "CAND.gguf alone: check its weight manifest (for bundles scored against a reference file)"},
           {"reference", true, "the reference file the bundle was scored against: check it and its records"},
+          {"reference-trust", true, "the public key (KEY.pub) trusted to sign reference files; without it such bundles fail"},
+          {"recheck-sample", true, "recompute this many of the reference file's challenges, drawn at random (default 0: all)"},
           {"rescore", false, "recompute every score (tolerance 1e-3): needs the candidate and the reference model or file"},
           {"corpus", true, "the corpus file, for bundles whose challenges come from a corpus"},
           {"threads", true, "threads for hashing and rescoring (default: all cores)"},
@@ -129,8 +140,8 @@ CommandSpec KeygenCommand() {
 CommandSpec AuditCommand() {
   return {"audit",
           "re-check a signed evidence bundle offline: signature, signer, commitment, challenges, transcript, decision",
-          "BUNDLE --trust PUBKEY [--models REF.gguf,CAND.gguf | --cand CAND.gguf --reference REF.potref] [--rescore]\n"
-          "       [--corpus FILE] [--json]",
+          "BUNDLE --trust PUBKEY [--models REF.gguf,CAND.gguf | --cand CAND.gguf --reference REF.potref\n"
+          "       --reference-trust REFSIGNER.pub [--ref REF.gguf]] [--rescore] [--corpus FILE] [--json]",
           [] {
             auto options = AuditOptions();
             options.push_back({"json", false, "print one JSON object"});

@@ -3,6 +3,8 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "evidence/transcript.h"
+#include "manifest/manifest.h"
 #include "reference/reference.h"
 
 namespace pot::cli {
@@ -70,6 +72,44 @@ int Build(const Args& args) {
   return kExitOk;
 }
 
+// info --model: is the file what that model gives? The model must be the one the header names (its
+// manifest), and its recomputed records (all, or --sample of them) the file's. A record it does not
+// reproduce is a negative answer, not an error.
+Status RecheckAgainstModel(Env* env, const Args& args, const reference::File& file, std::string* failure,
+                           reference::RecheckResult* result) {
+  reference::RecheckOptions o;
+  o.model_path = *args.Get("model");
+  uint64_t threads = 0, sample = 0;
+  POT_RETURN_IF_ERROR(args.GetU64("threads", 0, &threads));
+  POT_RETURN_IF_ERROR(args.GetU64("sample", 0, &sample));
+  o.context.n_threads = static_cast<int>(threads);
+  if (auto key_path = args.Get("key")) {
+    challenge::KeyFile key;
+    POT_RETURN_IF_ERROR(challenge::ReadKeyFile(env, *key_path, &key));
+    o.key = key.key;
+  }
+  if (sample > 0) POT_RETURN_IF_ERROR(reference::SampleChallenges(file.header.n, sample, &o.indices));
+  evidence::ModelRef model;
+  ProgressBar hash_bar("hashing " + o.model_path, args.Has("quiet"));
+  manifest::HashOptions hashing;
+  hashing.progress = [&hash_bar](uint64_t done, uint64_t total) { hash_bar.Update(done, total); };
+  POT_RETURN_IF_ERROR(evidence::DescribeModel(env, o.model_path, hashing, &model));
+  if (!evidence::SameModel(model, file.header.model)) {
+    *failure = o.model_path + " is not the model the file names (manifest root " + model.manifest_root + ", the file's " +
+               file.header.model.manifest_root + ")";
+    return Status::OK();
+  }
+  engine::Init(args.Has("verbose"));
+  ProgressBar bar("recomputing", args.Has("quiet"), "challenges", 1);
+  o.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
+  Status s = reference::RecheckRecords(file, o, result);
+  if (s.code() == Status::Code::kCorruption) {
+    *failure = s.message();
+    return Status::OK();
+  }
+  return s;
+}
+
 int Info(const Args& args) {
   if (args.positionals().size() != 2) return ReportError(Status::InvalidArgument("reference info needs REF.potref"));
   Env* env = Env::Default();
@@ -78,8 +118,12 @@ int Info(const Args& args) {
   Status s = reference::ReadFile(env, path, &file);
   std::string trusted;
   if (s.ok() && args.Get("trust")) s = ReadPublicKey(env, *args.Get("trust"), &trusted);
+  std::string recheck_failure;
+  reference::RecheckResult recheck;
+  if (s.ok() && args.Get("model")) s = RecheckAgainstModel(env, args, file, &recheck_failure, &recheck);
   if (!s.ok()) return ReportError(s);
   const bool trust_ok = trusted.empty() || trusted == file.signer;
+  const bool records_ok = recheck_failure.empty();
   uint64_t positions = 0;
   for (const auto& c : file.challenges) positions += c.rows.rows();
   const auto& h = file.header;
@@ -89,6 +133,12 @@ int Info(const Args& args) {
     j["signer"] = KeyId(file.signer);
     j["signer_trusted"] = trusted.empty() ? json(nullptr) : json(trust_ok);
     j["positions"] = positions;
+    if (args.Get("model")) {
+      j["records_reproduced"] = records_ok;
+      j["records_checked"] = recheck.checked;
+      j["records_detail"] = records_ok ? "largest difference " + std::to_string(recheck.largest_difference) + " nats"
+                                       : recheck_failure;
+    }
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("file          %s (sha256 %s)\n", path.c_str(), file.sha256.c_str());
@@ -100,8 +150,16 @@ int Info(const Args& args) {
                 static_cast<unsigned long long>(h.n_max_committed), h.family.c_str(), h.commitment.c_str());
     std::printf("positions     %llu: top-%d and %d tail samples each; %d continuation tokens per challenge\n",
                 static_cast<unsigned long long>(positions), h.topk, h.tail_samples, h.continuation_tokens);
+    if (args.Get("model") && records_ok) {
+      std::printf("records       REPRODUCED: %llu of %llu challenges recomputed from %s (largest difference %.3g nats%s)\n",
+                  static_cast<unsigned long long>(recheck.checked), static_cast<unsigned long long>(h.n),
+                  args.Get("model")->c_str(), recheck.largest_difference,
+                  args.Has("key") ? ", tail samples the keyed draws" : "; tail samples checked by value, --key checks the draws");
+    } else if (args.Get("model")) {
+      std::printf("records       NOT REPRODUCED: %s\n", recheck_failure.c_str());
+    }
   }
-  return trust_ok ? kExitOk : kExitNegative;
+  return trust_ok && records_ok ? kExitOk : kExitNegative;
 }
 
 int RunReference(const Args& args) {
@@ -118,8 +176,8 @@ CommandSpec ReferenceCommand() {
   return {"reference",
           "build a signed reference file from the reference model alone, so verify loads only the candidate",
           "build MODEL --key KEYFILE --sign SIGNKEY -n N -o REF.potref [--tokens K] [--topk K] [--samples S]\n"
-          "       pot reference info REF.potref [--trust PUBKEY] [--json]",
-          {{"key", true, "challenge key file from 'pot challenge commit'"},
+          "       pot reference info REF.potref [--trust PUBKEY] [--model A.gguf [--key KEYFILE] [--sample N]] [--json]",
+          {{"key", true, "challenge key file from 'pot challenge commit' (info --model: also check the tail draws)"},
            {"sign", true, "Ed25519 signing key (pot keygen)"},
            {"n", true, "challenges to store (at most the key's n_max)", 'n'},
            {"o", true, "the reference file to write", 'o'},
@@ -129,6 +187,8 @@ CommandSpec ReferenceCommand() {
            {"corpus", true, "corpus file for the corpus family"},
            {"threads", true, "CPU threads (default: all cores)"},
            {"trust", true, "info: the public key the file must be signed by"},
+           {"model", true, "info: recompute the file's records from this model (the one it names) and fail on any it does not reproduce"},
+           {"sample", true, "info --model: recompute this many challenges, drawn at random (default 0: all)"},
            {"json", false, "info: print one JSON object"},
            {"quiet", false, "no progress bars"},
            {"verbose", false, "show llama.cpp's log"}},

@@ -145,6 +145,14 @@ Status OpenReferenceFile(Env* env, const Args& args, const std::string& cand, re
   if (args.Get("distance").value_or("tv") != "tv") {
     return Status::InvalidArgument("a reference file supports the tv distance only (docs/verify.md)");
   }
+  // A signature says who made the file, not what it was made from: a file built from one model can name
+  // another. So its signer must be pinned, or the user must opt out by name (recorded in the evidence).
+  const bool any_signer = args.Has("accept-any-reference-signer");
+  if (args.Has("trust") == any_signer) {
+    return Status::InvalidArgument(any_signer ? "give --trust or --accept-any-reference-signer, not both"
+                                              : "verify --reference needs --trust REFSIGNER.pub, the key trusted to sign "
+                                                "reference files (or --accept-any-reference-signer to skip that check)");
+  }
   POT_RETURN_IF_ERROR(reference::ReadFile(env, path, file));
   if (auto trust = args.Get("trust")) {
     std::string trusted;
@@ -152,6 +160,12 @@ Status OpenReferenceFile(Env* env, const Args& args, const std::string& cand, re
     if (trusted != file->signer) {
       return Status::Corruption(path + " is signed by key " + KeyId(file->signer) + ", not the trusted key " + KeyId(trusted));
     }
+  } else {
+    std::fprintf(stderr,
+                 "WARNING: %s is signed by key %s, which nobody pinned (--accept-any-reference-signer): the verdict "
+                 "says only that the candidate matches what that key's owner put in the file, not that the file "
+                 "comes from the model it names. This is recorded in the result and the bundle.\n",
+                 path.c_str(), KeyId(file->signer).c_str());
   }
   gguf::ModelInfo info;
   POT_RETURN_IF_ERROR(gguf::GetModelInfo(env, cand, &info));
@@ -223,8 +237,9 @@ int RunVerify(const Args& args) {
   evidence::Header header = MakeHeader(options, key, result.ref_vocab_sha256);
   if (ref_file) {
     header.reference = ref_file->header.model;
-    header.reference_file = evidence::ReferenceFileRef{std::filesystem::path(*args.Get("reference")).filename().string(), ref_file->sha256,
-                                                       HexOf(ref_file->signer)};
+    header.reference_file = evidence::ReferenceFileRef{
+        std::filesystem::path(*args.Get("reference")).filename().string(), ref_file->sha256, HexOf(ref_file->signer),
+        args.Has("trust") ? evidence::kSignerPinned : evidence::kSignerUnpinned};
     header.continuation_tokens = options.continuation_tokens = ref_file->header.continuation_tokens;
     header.topk = ref_file->header.topk;
   } else {
@@ -307,6 +322,11 @@ int RunVerify(const Args& args) {
               {"cand_ubatch", options.candidate.context.n_ubatch},
               {"cand_flash_attn", options.candidate.context.flash_attn}}},
             {"reference", ref_file ? *args.Get("reference") : options.reference.path},
+            {"reference_file", ref_file ? json{{"path", *args.Get("reference")},
+                                               {"sha256", ref_file->sha256},
+                                               {"signer", KeyId(ref_file->signer)},
+                                               {"signer_trust", header.reference_file->signer_trust}}
+                                        : json(nullptr)},
             {"candidate", options.candidate.path},
             {"vocab_sha256", result.ref_vocab_sha256},
             {"commitment", ToHex(key.commitment)},
@@ -333,6 +353,10 @@ int RunVerify(const Args& args) {
                 result.upper, p.alpha, p.beta, p.epsilon);
     std::printf("time        %.1f s, %.0f positions/s scored (%s)\n", result.seconds, rate,
                 ref_file ? "by the candidate, against the reference file" : "each by both models");
+    if (ref_file) {
+      std::printf("reference   %s signed by %s (%s)\n", args.Get("reference")->c_str(), KeyId(ref_file->signer).c_str(),
+                  args.Has("trust") ? "pinned by --trust" : "NOT pinned: --accept-any-reference-signer");
+    }
     std::printf("transcript  %s (root %s)\n", transcript_path.c_str(), claim.transcript_root.c_str());
     if (signer) std::printf("bundle      %s/bundle.json (signed by %s)\n", run_dir.c_str(), KeyId(signer->public_raw).c_str());
   }
@@ -350,10 +374,12 @@ CommandSpec VerifyCommand() {
   return {"verify",
           "is the candidate the reference model? challenge both, score, and test sequentially until SAME/DIFFERENT",
           "--ref A.gguf --cand B.gguf [--mode quick|audit|strict] [--key KEYFILE] [--sign SIGNKEY] [-o RUNDIR] [--json]\n"
-          "       pot verify --reference REF.potref --key KEYFILE --cand B.gguf [--trust PUBKEY] [...]",
+          "       pot verify --reference REF.potref --key KEYFILE --cand B.gguf --trust REFSIGNER.pub [...]",
           {{"ref", true, "the reference model (GGUF)"},
            {"reference", true, "a reference file (pot reference build) instead of --ref: only the candidate is loaded"},
-           {"trust", true, "with --reference: the public key its signer must have"},
+           {"trust", true, "with --reference: the public key (REFSIGNER.pub) its signer must have (required)"},
+           {"accept-any-reference-signer", false,
+            "with --reference: accept a file from any signer instead of --trust (insecure; recorded in the evidence)"},
            {"cand", true, "the candidate model (GGUF)"},
            {"mode", true, "preset of alpha, beta, epsilon, n_max: quick, audit (default) or strict"},
            {"key", true, "challenge key file from 'pot challenge commit' (default: a fresh key for this run)"},

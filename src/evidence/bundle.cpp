@@ -37,7 +37,8 @@ std::string StatementJson(const Claim& c) {
   if (const auto& file = c.header.reference_file) {
     subjects.push_back({{"name", file->name},
                         {"digest", {{"sha256", file->sha256}}},
-                        {"annotations", {{"pot.role", "reference-file"}, {"pot.signer", file->signer_hex}}}});
+                        {"annotations", {{"pot.role", "reference-file"}, {"pot.signer", file->signer_hex},
+                                         {"pot.signer_trust", file->signer_trust}}}});
   }
   for (auto& s : Subject(c.header.candidate, "candidate")) subjects.push_back(s);
   json j = {{"_type", "https://in-toto.io/Statement/v1"},

@@ -12,13 +12,17 @@ using json = nlohmann::ordered_json;
 
 json ReferenceFileJson(const std::optional<ReferenceFileRef>& r) {
   if (!r) return nullptr;
-  return {{"name", r->name}, {"sha256", r->sha256}, {"signer", r->signer_hex}};
+  return {{"name", r->name}, {"sha256", r->sha256}, {"signer", r->signer_hex}, {"signer_trust", r->signer_trust}};
 }
 
 std::optional<ReferenceFileRef> ReferenceFileFrom(const json& j) {
   if (j.is_null()) return std::nullopt;
-  return ReferenceFileRef{j.at("name").get<std::string>(), j.at("sha256").get<std::string>(),
-                          j.at("signer").get<std::string>()};
+  ReferenceFileRef r{j.at("name").get<std::string>(), j.at("sha256").get<std::string>(),
+                     j.at("signer").get<std::string>(), j.at("signer_trust").get<std::string>()};
+  if (r.signer_trust != kSignerPinned && r.signer_trust != kSignerUnpinned) {
+    throw std::invalid_argument("unknown reference signer_trust '" + r.signer_trust + "'");
+  }
+  return r;
 }
 
 stats::Decision DecisionFrom(const std::string& name) {
@@ -121,6 +125,11 @@ Status DescribeModel(Env* env, const std::string& path, manifest::HashOptions op
   out->manifest_root = m.root;
   out->weights_root = m.weights_root;
   return Status::OK();
+}
+
+bool SameModel(const ModelRef& a, const ModelRef& b) {
+  return a.files == b.files && a.file_sha256s == b.file_sha256s && a.manifest_root == b.manifest_root &&
+         a.weights_root == b.weights_root;
 }
 
 std::string HeaderLine(const Header& h) {

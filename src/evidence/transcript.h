@@ -17,7 +17,7 @@
 
 namespace pot::evidence {
 
-inline constexpr int kTranscriptVersion = 2;
+inline constexpr int kTranscriptVersion = 3;
 
 // One model as the evidence names it: its files and their SHA-256, and its weight manifest's roots.
 struct ModelRef {
@@ -25,6 +25,9 @@ struct ModelRef {
   std::vector<std::string> file_sha256s;  // hex, one per file
   std::string manifest_root, weights_root;
 };
+
+// The same files, file digests and manifest roots.
+bool SameModel(const ModelRef& a, const ModelRef& b);
 
 // Its JSON form (transcripts, statements, reference files); ModelRefFrom throws on a malformed one.
 nlohmann::ordered_json ModelRefJson(const ModelRef& m);
@@ -35,7 +38,12 @@ struct ReferenceFileRef {
   std::string name;        // base name
   std::string sha256;      // hex, of the whole file
   std::string signer_hex;  // raw Ed25519 public key of its signer, hex
+  // How the run trusted that signer: kPinned when the signer was the key given by --trust, kUnpinned when
+  // the user opted out of pinning (--accept-any-reference-signer); an auditor weighs the run accordingly.
+  std::string signer_trust;
 };
+inline constexpr char kSignerPinned[] = "pinned";
+inline constexpr char kSignerUnpinned[] = "unpinned";
 
 // Hashes the model at path (its weight manifest and each file's SHA-256; options.file_digest is forced on).
 Status DescribeModel(Env* env, const std::string& path, manifest::HashOptions options, ModelRef* out);

@@ -349,6 +349,93 @@ Status Build(Env* env, const BuildOptions& o, uint64_t* resumed_from) {
   return env->RemoveFile(journal_path);
 }
 
+Status SampleChallenges(uint64_t n, uint64_t count, std::vector<uint64_t>* out) {
+  std::vector<uint64_t> all(n);
+  for (uint64_t i = 0; i < n; ++i) all[i] = i;
+  count = std::min(count, n);
+  // A partial Fisher-Yates shuffle; the modulo bias of a 64-bit draw over at most 2^32 items is below 2^-32.
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string bytes;
+    POT_RETURN_IF_ERROR(RandomBytes(8, &bytes));
+    uint64_t r = 0;
+    for (char b : bytes) r = (r << 8) | static_cast<uint8_t>(b);
+    std::swap(all[i], all[i + r % (n - i)]);
+  }
+  all.resize(count);
+  std::sort(all.begin(), all.end());
+  *out = std::move(all);
+  return Status::OK();
+}
+
+Status RecheckRecords(const File& file, const RecheckOptions& o, RecheckResult* out) {
+  *out = {};
+  const Header& h = file.header;
+  if (!o.key.empty() &&
+      ToHex(challenge::Commit(o.key, {h.family, h.family_params}, h.n_max_committed)) != h.commitment) {
+    return Status::InvalidArgument("the key does not open the reference file's commitment");
+  }
+  std::vector<uint64_t> indices = o.indices;
+  if (indices.empty()) {
+    for (uint64_t i = 0; i < h.n; ++i) indices.push_back(i);
+  }
+  engine::ModelPtr model;
+  engine::ContextPtr ctx;
+  POT_RETURN_IF_ERROR(engine::LoadModel(o.model_path, {}, &model));
+  POT_RETURN_IF_ERROR(engine::NewContext(model.get(), o.context, &ctx));
+  if (engine::VocabSize(ctx.get()) != static_cast<int>(h.n_vocab)) {
+    return Status::Corruption(o.model_path + ": its vocabulary size is not the reference file's");
+  }
+  const int samples = o.key.empty() ? 0 : h.tail_samples;
+  const size_t k = static_cast<size_t>(h.topk);
+  engine::Distributions dist;
+  std::vector<int32_t> continuation, sequence, targets;
+  verify::ReferenceRows again;
+  for (uint64_t index : indices) {
+    if (index >= file.challenges.size()) return Status::InvalidArgument("challenge " + std::to_string(index) + " is beyond the file");
+    const Challenge& c = file.challenges[index];
+    const std::string at = "challenge " + std::to_string(index);
+    POT_RETURN_IF_ERROR(engine::GenerateGreedy(ctx.get(), c.prompt_tokens, h.continuation_tokens, &continuation, &dist).WithContext(at));
+    if (continuation != c.continuation) {
+      return Status::Corruption(at + ": the model continues the prompt with other tokens than the file holds");
+    }
+    verify::TeacherForcedSequence(c.prompt_tokens, continuation, &sequence, &targets);
+    verify::ExtractReferenceRows(dist, targets, h.topk, samples,
+                                 [&](size_t row, int j) { return TailUniform(o.key, index, row, j); }, &again);
+    const verify::ReferenceRows& stored = c.rows;
+    for (size_t row = 0; row < stored.rows(); ++row) {
+      const std::string where = at + ", position " + std::to_string(row);
+      const int32_t* ids = stored.ids.data() + row * stored.width();
+      const float* logp = stored.logp.data() + row * stored.width();
+      const int32_t* model_ids = again.ids.data() + row * again.width();
+      for (size_t j = 0; j < stored.width(); ++j) {
+        if (j < again.width() && ids[j] != model_ids[j]) {
+          return Status::Corruption(where + ": the file holds token " + std::to_string(ids[j]) + " as " +
+                                    (j < k ? "top-" + std::to_string(j + 1) : "tail sample " + std::to_string(j - k)) +
+                                    ", the model gives token " + std::to_string(model_ids[j]));
+        }
+        // Stored values are clamped to the format's range; compare the model's the same way.
+        const double model_logp = std::max(static_cast<double>(dist.logp_row(row)[ids[j]]), -64.0);
+        const double delta = std::abs(static_cast<double>(logp[j]) - model_logp);
+        if (!(delta <= o.tolerance)) {
+          return Status::Corruption(where + ": token " + std::to_string(ids[j]) + " has log-probability " +
+                                    std::to_string(logp[j]) + " in the file, " + std::to_string(model_logp) + " under the model");
+        }
+        out->largest_difference = std::max(out->largest_difference, delta);
+      }
+      const double target_delta = std::abs(static_cast<double>(stored.target_logp[row]) - again.target_logp[row]);
+      if (!(target_delta <= o.tolerance)) {
+        return Status::Corruption(where + ": the next token's log-probability is " + std::to_string(stored.target_logp[row]) +
+                                  " in the file, " + std::to_string(again.target_logp[row]) + " under the model");
+      }
+      out->largest_difference = std::max(out->largest_difference, target_delta);
+    }
+    out->positions += stored.rows();
+    ++out->checked;
+    if (o.progress) o.progress(out->checked, indices.size());
+  }
+  return Status::OK();
+}
+
 Status FileScorer::Open(const File* file, const verify::ModelSide& candidate, std::unique_ptr<verify::ChallengeScorer>* out) {
   auto scorer = std::unique_ptr<FileScorer>(new FileScorer(file));
   scorer->dist_.with_p = false;  // scoring reads a few entries per row

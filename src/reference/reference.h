@@ -91,6 +91,32 @@ Status Build(Env* env, const BuildOptions& options, uint64_t* resumed_from);
 // so nobody without the key can predict which tail tokens are checked.
 double TailUniform(std::string_view key, uint64_t index, uint64_t row, uint64_t j);
 
+// Whether a reference file really comes from the model it names: the signature says only who made it, and
+// a file built from one model can name another. RecheckRecords recomputes challenges of file from the
+// model at model_path (whose manifest the caller has checked against the file's header): for each, the
+// greedy continuation must be the stored one, the head the model's top-k in order, and every stored
+// log-probability (head, tail samples, target) the model's within tolerance. With the challenge key the
+// tail samples must also be the keyed draws (TailUniform); without it they are checked by value only.
+// A record the model does not reproduce is Status::Corruption naming the challenge and the position.
+struct RecheckOptions {
+  std::string model_path;
+  engine::ContextOptions context;
+  std::string key;                // the raw challenge key, or empty
+  std::vector<uint64_t> indices;  // the challenges to recompute; empty: every one
+  double tolerance = 1e-3;        // largest accepted |stored - recomputed| log-probability, nats
+  std::function<void(uint64_t done, uint64_t total)> progress;
+};
+struct RecheckResult {
+  uint64_t checked = 0;            // challenges recomputed
+  uint64_t positions = 0;          // their rows
+  double largest_difference = 0;   // nats
+};
+Status RecheckRecords(const File& file, const RecheckOptions& options, RecheckResult* out);
+
+// count distinct challenge indices below n drawn uniformly with the CSPRNG (all of them when count >= n),
+// ascending: a sample nobody could predict when the file was made.
+Status SampleChallenges(uint64_t n, uint64_t count, std::vector<uint64_t>* out);
+
 // The candidate against a reference file: only the candidate is loaded. Each challenge must be the
 // file's challenge of that index, tokenized identically by the candidate's vocabulary; scores are
 // verify::ScoreAgainstReference (total variation).

@@ -105,7 +105,7 @@ std::string RenderHtml(const audit::Report& report, const std::string& bundle_na
                   "h1{margin:0 0 4px}#verdict{color:" + std::string(color) +
                   "}table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ddd;padding:3px 8px;"
                   "text-align:left;font-size:13px;vertical-align:top}th{background:#f2f2f2}code{font-size:12px;"
-                  "word-break:break-all}.fail{color:#b03a2e;font-weight:bold}.pass{color:#1e8449}</style>\n</head><body>\n";
+                  "word-break:break-all}.fail{color:#b03a2e;font-weight:bold}.pass{color:#1e8449}.skip{color:#7f8c8d}</style>\n</head><body>\n";
   h += "<h1>pot verify: <span id=\"verdict\">" + verdict + "</span></h1>\n";
   h += "<p>" + EscapeHtml(bundle_name) + " &middot; audit " +
        (report.passed() ? "<span class=\"pass\">PASSED</span>"
@@ -120,7 +120,11 @@ std::string RenderHtml(const audit::Report& report, const std::string& bundle_na
   std::string reference_file;
   if (const auto& f = c.header.reference_file) {
     reference_file = Row("scored against reference file", EscapeHtml(f->name) + "<br>sha256 " + Code(f->sha256) +
-                                                               "<br>signer " + Code(f->signer_hex));
+                                                               "<br>signer " + Code(f->signer_hex) + " (" +
+                                                               (f->signer_trust == evidence::kSignerPinned
+                                                                    ? std::string("pinned by --trust")
+                                                                    : std::string("NOT pinned: any signer accepted")) +
+                                                               ")");
   }
   h += "<h2>Models</h2>\n<table>\n" + ModelRows("reference", c.header.reference) + reference_file +
        ModelRows("candidate", c.header.candidate) + Row("vocabulary sha256", Code(c.header.vocab_sha256)) + "</table>\n";
@@ -134,7 +138,7 @@ std::string RenderHtml(const audit::Report& report, const std::string& bundle_na
        Row("pot / llama.cpp", EscapeHtml(c.header.pot_version + " / " + c.header.llama_commit)) + "</table>\n";
   h += "<h2>Audit</h2>\n<table>\n";
   for (const auto& check : report.checks) {
-    h += "<tr><td class=\"" + std::string(check.passed ? "pass\">PASS" : "fail\">FAIL") + "</td><th>" +
+    h += "<tr><td class=\"" + std::string(check.skipped ? "skip\">SKIP" : check.passed ? "pass\">PASS" : "fail\">FAIL") + "</td><th>" +
          EscapeHtml(check.name) + "</th><td>" + EscapeHtml(check.detail) + "</td></tr>\n";
   }
   h += "</table>\n<h2>Hashes</h2>\n<table>\n" + Row("transcript root (RFC 6962)", Code(c.transcript_root)) +

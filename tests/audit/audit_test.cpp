@@ -49,7 +49,7 @@ class AuditTest : public ::testing::Test {
   static std::vector<std::string> Failed(const audit::Report& r) {
     std::vector<std::string> names;
     for (const auto& c : r.checks) {
-      if (!c.passed) names.push_back(c.name);
+      if (!c.passed && !c.skipped) names.push_back(c.name);
     }
     return names;
   }
@@ -94,6 +94,23 @@ TEST_F(AuditTest, FreshBundleAuditsClean) {
   EXPECT_EQ(j["passed"], true);
   EXPECT_EQ(j["decision"], "DIFFERENT");
   EXPECT_EQ(j["checks"].back()["check"], "rescore");
+}
+
+// Checks an audit could not do are listed as skipped, naming what they need, and neither pass nor fail.
+TEST_F(AuditTest, ChecksWithoutTheirInputsAreSkippedByName) {
+  auto r = RunPot("audit " + dir_->File("run/bundle.json") + " --trust " + dir_->File("signer.pub"));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("SKIP  reference model"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SKIP  candidate model"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SKIP  rescore"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("reference file"), std::string::npos) << "a two-model bundle has no reference file to check";
+  auto with_models = RunPot("audit " + dir_->File("run/bundle.json") + " --trust " + dir_->File("signer.pub") +
+                            " --models " + Member("base") + "," + Member("finetune"));
+  EXPECT_EQ(with_models.out.find("SKIP  reference model"), std::string::npos) << with_models.out;
+  EXPECT_NE(with_models.out.find("PASS  reference model"), std::string::npos) << with_models.out;
+  audit::Report only_skips;
+  only_skips.checks.push_back({"rescore", false, true, "not asked for"});
+  EXPECT_FALSE(only_skips.passed()) << "an audit that checked nothing does not pass";
 }
 
 TEST_F(AuditTest, EverySingleByteFlipIsRejected) {
