@@ -45,7 +45,7 @@ $POT report "$WORK/verify-finetune/bundle.json" --trust "$WORK/signer.pub" -o po
 echo "== a reference file: base alone, once; then verify loads only the candidate"
 $POT challenge commit --family templates -n 128 -o "$WORK/ref.key"
 $POT reference build "$FAMILY/base.gguf" --key "$WORK/ref.key" --sign "$WORK/signer" -n 128 -o "$WORK/base.potref" --quiet
-$POT reference info "$WORK/base.potref" --trust "$WORK/signer.pub"
+$POT reference info "$WORK/base.potref" --trust "$WORK/signer.pub" --model "$FAMILY/base.gguf" --sample 16 --quiet
 for cand in base-q4_0 sibling; do
   echo "== pot verify --reference: base.potref vs $cand"
   $POT verify --reference "$WORK/base.potref" --key "$WORK/ref.key" --trust "$WORK/signer.pub" \
