@@ -231,6 +231,61 @@ std::string InTotoStatement(const Manifest& m) {
   return j.dump(2) + "\n";
 }
 
+Status ProveTensor(const Manifest& m, const std::string& name, TensorProof* out) {
+  for (size_t i = 0; i < m.tensors.size(); ++i) {
+    if (m.tensors[i].name != name) continue;
+    std::vector<std::string> leaves;
+    for (const auto& d : LeafData(m)) leaves.push_back(merkle::LeafHash(d));
+    FromHex(m.root, &out->root);
+    out->tensor = m.tensors[i];
+    out->tree_size = leaves.size();
+    out->leaf_index = m.shards.size() + i;
+    out->path = merkle::InclusionProof(leaves, out->leaf_index);
+    return Status::OK();
+  }
+  return Status::NotFound("no tensor named '" + name + "'");
+}
+
+std::string ProofToJson(const TensorProof& p) {
+  const TensorEntry& t = p.tensor;
+  json path = json::array();
+  for (const auto& h : p.path) path.push_back(HexOf(h));
+  json j = {{"format", "pot.proof"}, {"version", 1}, {"root", HexOf(p.root)}, {"tree_size", p.tree_size},
+            {"leaf_index", p.leaf_index},
+            {"tensor", {{"name", t.name}, {"type_id", t.type}, {"shape", t.shape}, {"nbytes", t.nbytes},
+                        {"sha256", ToHex(t.sha256)}}},
+            {"leaf_hash", HexOf(merkle::LeafHash(TensorLeafData(t)))}, {"proof", path}};
+  return j.dump(2) + "\n";
+}
+
+Status ProofFromJson(const std::string& text, const std::string& origin, TensorProof* out) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  TensorProof p;
+  std::string sha;
+  try {
+    if (j.is_discarded() || j.value("format", "") != "pot.proof" || j.value("version", 0) != 1) throw std::runtime_error("format");
+    const auto& jt = j.at("tensor");
+    p.tensor.name = jt.at("name");
+    p.tensor.type = jt.at("type_id");
+    p.tensor.shape = jt.at("shape").get<std::vector<int64_t>>();
+    p.tensor.nbytes = jt.at("nbytes");
+    if (!FromHex(jt.at("sha256").get<std::string>(), &sha) || sha.size() != 32) throw std::runtime_error("sha256");
+    std::copy(sha.begin(), sha.end(), p.tensor.sha256.begin());
+    if (!FromHex(j.at("root").get<std::string>(), &p.root)) throw std::runtime_error("root");
+    p.leaf_index = j.at("leaf_index");
+    p.tree_size = j.at("tree_size");
+    for (const auto& h : j.at("proof")) {
+      std::string bytes;
+      if (!FromHex(h.get<std::string>(), &bytes)) throw std::runtime_error("proof");
+      p.path.push_back(bytes);
+    }
+  } catch (const std::exception& e) {
+    return Status::Corruption(origin + ": not a valid pot proof (" + e.what() + ")");
+  }
+  *out = std::move(p);
+  return Status::OK();
+}
+
 Comparison Compare(const Manifest& expected, const Manifest& actual) {
   Comparison c;
   std::map<std::string, const TensorEntry*> got;
