@@ -19,8 +19,10 @@ mkdir -p "$work/corpus" "$work/findings" "$work/logs"
 failed=()
 for target in "${targets[@]}"; do
   log="$work/logs/$target.log"
+  dict=()
+  [ "$target" = gguf_reader_fuzz ] || dict=(-dict="$root/tests/fuzz/json.dict")  # every other format is or holds JSON
   # -rss_limit_mb bounds the parsers' allocations: a hostile count must never turn into a huge buffer.
-  if "$build/tests/fuzz/$target" "$work/corpus/$target" -max_total_time="$seconds" -rss_limit_mb=512 \
+  if "$build/tests/fuzz/$target" "$work/corpus/$target" -max_total_time="$seconds" -rss_limit_mb=512 "${dict[@]}" \
        -artifact_prefix="$work/findings/$target-" -print_final_stats=1 >"$log" 2>&1; then
     echo "$target: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') runs," \
          "$(grep -o 'cov: [0-9]*' "$log" | tail -n 1), no finding"

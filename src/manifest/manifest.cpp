@@ -11,6 +11,7 @@
 #include "crypto/hmac.h"
 #include "gguf/gguf.h"
 #include "merkle/merkle.h"
+#include "util/json.h"
 
 namespace pot::manifest {
 namespace {
@@ -186,8 +187,8 @@ std::string ToJson(const Manifest& m) {
 Status FromJson(const std::string& text, const std::string& origin, Manifest* out) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   auto bad = [&](const std::string& what) { return Status::Corruption(origin + ": not a valid pot manifest (" + what + ")"); };
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != "pot.manifest") return bad("format");
-  if (j.value("version", 0) != kVersion) return Status::Unsupported(origin + ": unknown manifest version");
+  if (j.is_discarded() || !HasValue(j, "format", "pot.manifest")) return bad("format");
+  if (!HasValue(j, "version", kVersion)) return Status::Unsupported(origin + ": unknown manifest version");
   Manifest m;
   auto digest = [](const nlohmann::json& v, Digest* d) {
     std::string bytes;
@@ -197,17 +198,18 @@ Status FromJson(const std::string& text, const std::string& origin, Manifest* ou
   };
   try {
     for (const auto& s : j.at("shards")) {
-      ShardEntry e{s.at("file"), s.at("size"), s.at("gguf_version"), s.at("n_kv"), {}, s.value("file_sha256", "")};
+      ShardEntry e{s.at("file"), IntegerAt<uint64_t>(s, "size"), IntegerAt<uint32_t>(s, "gguf_version"),
+                   IntegerAt<uint64_t>(s, "n_kv"), {}, s.value("file_sha256", "")};
       if (!digest(s.at("metadata_sha256"), &e.metadata_sha256)) return bad("metadata_sha256");
       m.shards.push_back(e);
     }
     for (const auto& t : j.at("tensors")) {
-      TensorEntry e{t.at("name"), t.at("type_id"), t.at("shape").get<std::vector<int64_t>>(), t.at("nbytes"), {},
-                    t.at("shard"), t.at("offset")};
+      TensorEntry e{t.at("name"), IntegerAt<uint32_t>(t, "type_id"), IntegersAt<int64_t>(t, "shape"),
+                    IntegerAt<uint64_t>(t, "nbytes"), {}, IntegerAt<uint32_t>(t, "shard"), IntegerAt<uint64_t>(t, "offset")};
       if (!digest(t.at("sha256"), &e.sha256)) return bad("sha256 of " + e.name);
       m.tensors.push_back(e);
     }
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {
     return bad(e.what());
   }
   if (m.shards.empty()) return bad("no shards");
@@ -263,17 +265,17 @@ Status ProofFromJson(const std::string& text, const std::string& origin, TensorP
   TensorProof p;
   std::string sha;
   try {
-    if (j.is_discarded() || j.value("format", "") != "pot.proof" || j.value("version", 0) != 1) throw std::runtime_error("format");
+    if (j.is_discarded() || !HasValue(j, "format", "pot.proof") || !HasValue(j, "version", 1)) throw std::runtime_error("format");
     const auto& jt = j.at("tensor");
     p.tensor.name = jt.at("name");
-    p.tensor.type = jt.at("type_id");
-    p.tensor.shape = jt.at("shape").get<std::vector<int64_t>>();
-    p.tensor.nbytes = jt.at("nbytes");
+    p.tensor.type = IntegerAt<uint32_t>(jt, "type_id");
+    p.tensor.shape = IntegersAt<int64_t>(jt, "shape");
+    p.tensor.nbytes = IntegerAt<uint64_t>(jt, "nbytes");
     if (!FromHex(jt.at("sha256").get<std::string>(), &sha) || sha.size() != 32) throw std::runtime_error("sha256");
     std::copy(sha.begin(), sha.end(), p.tensor.sha256.begin());
     if (!FromHex(j.at("root").get<std::string>(), &p.root)) throw std::runtime_error("root");
-    p.leaf_index = j.at("leaf_index");
-    p.tree_size = j.at("tree_size");
+    p.leaf_index = IntegerAt<uint64_t>(j, "leaf_index");
+    p.tree_size = IntegerAt<uint64_t>(j, "tree_size");
     for (const auto& h : j.at("proof")) {
       std::string bytes;
       if (!FromHex(h.get<std::string>(), &bytes)) throw std::runtime_error("proof");
