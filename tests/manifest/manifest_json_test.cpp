@@ -12,7 +12,8 @@ namespace {
 Manifest SmallManifest() {
   Manifest m;
   m.shards.push_back({"m.gguf", 4096, 3, 20, {}, ""});
-  for (int i = 0; i < 3; ++i) m.tensors.push_back({"t" + std::to_string(i), 0, {4, 2}, 32, {}, 0, 1024u + 32u * i});
+  uint64_t offset = 1024;
+  for (const char* name : {"t0", "t1", "t2"}) m.tensors.push_back({name, 0, {4, 2}, 32, {}, 0, offset += 32});
   ComputeRoots(&m);
   return m;
 }
