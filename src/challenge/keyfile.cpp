@@ -17,7 +17,7 @@ Status WriteKeyFile(Env* env, const std::string& path, const KeyFile& k) {
 Status ReadKeyFile(Env* env, const std::string& path, KeyFile* out) {
   std::string text;
   POT_RETURN_IF_ERROR(ReadFileToString(env, path, &text));
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  const auto j = ParseJson<nlohmann::json>(text);
   auto bad = [&](const std::string& what) { return Status::Corruption(path + ": not a pot key file (" + what + ")"); };
   if (j.is_discarded() || !j.is_object()) return bad("not JSON");
   if (!HasValue(j, "format", "pot.challenge-key")) return bad("format");

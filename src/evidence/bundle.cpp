@@ -54,7 +54,7 @@ std::string StatementJson(const Claim& c) {
 }
 
 Status ParseStatement(const std::string& text, Claim* out) {
-  const json j = json::parse(text, nullptr, false);
+  const json j = ParseJson<json>(text);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("statement: not a JSON object");
   try {
     if (j.at("_type").get<std::string>() != "https://in-toto.io/Statement/v1") {
@@ -95,7 +95,7 @@ Status MakeBundle(const SigningKey& key, const Claim& claim, const std::vector<s
 }
 
 Status ParseBundle(const std::string& text, Bundle* out) {
-  const json j = json::parse(text, nullptr, false);
+  const json j = ParseJson<json>(text);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("bundle: not JSON");
   Bundle b;
   try {

@@ -169,7 +169,7 @@ Status ParseTranscript(const std::vector<std::string>& lines, Transcript* out) {
   Transcript t;
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string where = "transcript line " + std::to_string(i + 1);
-    const json j = json::parse(lines[i], nullptr, false);
+    const json j = ParseJson<json>(lines[i]);
     if (j.is_discarded() || !j.is_object()) return Status::Corruption(where + ": not a JSON object");
     try {
       const std::string type = j.at("type").get<std::string>();

@@ -185,7 +185,7 @@ std::string ToJson(const Manifest& m) {
 }
 
 Status FromJson(const std::string& text, const std::string& origin, Manifest* out) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  const auto j = ParseJson<nlohmann::json>(text);
   auto bad = [&](const std::string& what) { return Status::Corruption(origin + ": not a valid pot manifest (" + what + ")"); };
   if (j.is_discarded() || !HasValue(j, "format", "pot.manifest")) return bad("format");
   if (!HasValue(j, "version", kVersion)) return Status::Unsupported(origin + ": unknown manifest version");
@@ -215,7 +215,7 @@ Status FromJson(const std::string& text, const std::string& origin, Manifest* ou
   if (m.shards.empty()) return bad("no shards");
   ComputeRoots(&m);
   // The roots are recomputed from the entries: a manifest whose entries were edited no longer matches them.
-  if (m.root != j.value("root", "") || m.weights_root != j.value("weights_root", "")) {
+  if (!HasValue(j, "root", m.root) || !HasValue(j, "weights_root", m.weights_root)) {
     return Status::Corruption(origin + ": the manifest's roots do not match its entries");
   }
   *out = std::move(m);
@@ -261,7 +261,7 @@ std::string ProofToJson(const TensorProof& p) {
 }
 
 Status ProofFromJson(const std::string& text, const std::string& origin, TensorProof* out) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  const auto j = ParseJson<nlohmann::json>(text);
   TensorProof p;
   std::string sha;
   try {

@@ -235,7 +235,7 @@ Status ParseFile(const std::string& bytes, File* out) {
   const std::string header_text = bytes.substr(c.pos(), header_bytes);
   c.Skip(header_bytes);
   try {
-    f.header = HeaderFrom(json::parse(header_text));
+    f.header = HeaderFrom(ParseJson<json>(header_text));
   } catch (const std::exception& e) {
     return Status::Corruption(std::string("reference header: ") + e.what());
   }

@@ -67,5 +67,14 @@ TEST(Statement, IntegerFieldsMustBeIntegersInRange) {
   EXPECT_NE(s.message().find("size: not an integer in range"), std::string::npos) << s.message();
 }
 
+TEST(Statement, DeepNestingIsCorruptionNotAStackOverflow) {
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  Claim back;
+  const Status s = ParseStatement(R"({"_type":"https://in-toto.io/Statement/v1","predicate":{"header":)" + deep + "}}", &back);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  Transcript t;
+  EXPECT_EQ(ParseTranscript({deep}, &t).code(), Status::Code::kCorruption);
+}
+
 }  // namespace
 }  // namespace pot::evidence

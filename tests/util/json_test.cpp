@@ -42,5 +42,18 @@ TEST(JsonInteger, HasValueComparesWithoutThrowing) {
   EXPECT_FALSE(HasValue(json::parse("[1]"), "version", 1));
 }
 
+// nlohmann's parser recurses per level: a million "[" overflowed the stack (pot audit died with SIGSEGV on
+// such a Statement, found by bundle_fuzz).
+TEST(JsonParse, RefusesNestingDeeperThanAnyPotFormat) {
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  EXPECT_TRUE(ParseJson<json>(deep).is_discarded());
+  EXPECT_TRUE(NestsDeeperThan(std::string(kMaxJsonDepth + 1, '{'), kMaxJsonDepth));
+  EXPECT_FALSE(NestsDeeperThan(std::string(kMaxJsonDepth, '['), kMaxJsonDepth));
+  EXPECT_FALSE(NestsDeeperThan("\"" + std::string(1000, '[') + "\"", kMaxJsonDepth)) << "brackets in a string";
+  EXPECT_FALSE(NestsDeeperThan(R"(["\"[[[["])", 2)) << "an escaped quote does not end the string";
+  EXPECT_EQ(ParseJson<json>(R"({"a": [[1]]})")["a"][0][0], 1);
+  EXPECT_TRUE(ParseJson<json>("{").is_discarded());
+}
+
 }  // namespace
 }  // namespace pot
