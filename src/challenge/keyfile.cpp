@@ -2,6 +2,7 @@
 
 #include "challenge/challenge.h"
 #include "crypto/hmac.h"
+#include "util/json.h"
 
 namespace pot::challenge {
 
@@ -16,11 +17,11 @@ Status WriteKeyFile(Env* env, const std::string& path, const KeyFile& k) {
 Status ReadKeyFile(Env* env, const std::string& path, KeyFile* out) {
   std::string text;
   POT_RETURN_IF_ERROR(ReadFileToString(env, path, &text));
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  const auto j = ParseJson<nlohmann::json>(text);
   auto bad = [&](const std::string& what) { return Status::Corruption(path + ": not a pot key file (" + what + ")"); };
   if (j.is_discarded() || !j.is_object()) return bad("not JSON");
-  if (j.value("format", "") != "pot.challenge-key") return bad("format");
-  if (j.value("version", 0) != 1) return Status::Unsupported(path + ": unknown key file version");
+  if (!HasValue(j, "format", "pot.challenge-key")) return bad("format");
+  if (!HasValue(j, "version", 1)) return Status::Unsupported(path + ": unknown key file version");
   for (const char* field : {"key_hex", "family", "params", "commitment"}) {
     if (!j.contains(field) || !j[field].is_string()) return bad(std::string("missing ") + field);
   }

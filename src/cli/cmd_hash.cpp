@@ -86,70 +86,35 @@ int ProofTensor(const Args& args) {
   const auto& pos = args.positionals();
   if (pos.size() != 3) return ReportError(Status::InvalidArgument("proof tensor needs MANIFEST NAME"));
   manifest::Manifest m;
+  manifest::TensorProof proof;
   Status s = LoadManifest(pos[1], &m);
+  if (s.ok()) s = manifest::ProveTensor(m, pos[2], &proof).WithContext(pos[1]);
   if (!s.ok()) return ReportError(s);
-  std::vector<std::string> leaves;
-  for (const auto& d : manifest::LeafData(m)) leaves.push_back(merkle::LeafHash(d));
-  for (size_t i = 0; i < m.tensors.size(); ++i) {
-    const auto& t = m.tensors[i];
-    if (t.name != pos[2]) continue;
-    const uint64_t index = m.shards.size() + i;
-    json proof = json::array();
-    for (const auto& p : merkle::InclusionProof(leaves, index)) proof.push_back(HexOf(p));
-    json j = {{"format", "pot.proof"}, {"version", 1}, {"root", m.root}, {"tree_size", leaves.size()},
-              {"leaf_index", index},
-              {"tensor", {{"name", t.name}, {"type_id", t.type}, {"shape", t.shape}, {"nbytes", t.nbytes},
-                          {"sha256", ToHex(t.sha256)}}},
-              {"leaf_hash", HexOf(leaves[index])}, {"proof", proof}};
-    std::printf("%s\n", j.dump(2).c_str());
-    return kExitOk;
-  }
-  return ReportError(Status::NotFound(pos[1] + ": no tensor named '" + pos[2] + "'"));
+  std::printf("%s", manifest::ProofToJson(proof).c_str());
+  return kExitOk;
 }
 
 int ProofVerify(const Args& args) {
   const auto& pos = args.positionals();
   if (pos.size() != 2) return ReportError(Status::InvalidArgument("proof verify needs PROOF.json"));
   std::string text;
+  manifest::TensorProof p;
   Status s = ReadFileToString(Env::Default(), pos[1], &text);
+  if (s.ok()) s = manifest::ProofFromJson(text, pos[1], &p);
   if (!s.ok()) return ReportError(s);
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  manifest::TensorEntry t;
-  std::string root, sha, recorded_leaf;
-  std::vector<std::string> proof;
-  uint64_t index = 0, size = 0;
-  try {
-    if (j.is_discarded() || j.value("format", "") != "pot.proof" || j.value("version", 0) != 1) throw std::runtime_error("format");
-    const auto& jt = j.at("tensor");
-    t.name = jt.at("name");
-    t.type = jt.at("type_id");
-    t.shape = jt.at("shape").get<std::vector<int64_t>>();
-    t.nbytes = jt.at("nbytes");
-    if (!FromHex(jt.at("sha256").get<std::string>(), &sha) || sha.size() != 32) throw std::runtime_error("sha256");
-    std::copy(sha.begin(), sha.end(), t.sha256.begin());
-    if (!FromHex(j.at("root").get<std::string>(), &root)) throw std::runtime_error("root");
-    index = j.at("leaf_index");
-    size = j.at("tree_size");
-    for (const auto& p : j.at("proof")) {
-      std::string bytes;
-      if (!FromHex(p.get<std::string>(), &bytes)) throw std::runtime_error("proof");
-      proof.push_back(bytes);
-    }
-  } catch (const std::exception& e) {
-    return ReportError(Status::Corruption(pos[1] + ": not a valid pot proof (" + e.what() + ")"));
-  }
-  if (auto want = args.Get("root"); want && *want != HexOf(root)) {
-    std::printf("INVALID: the proof is for root %s, not %s\n", HexOf(root).c_str(), want->c_str());
+  const manifest::TensorEntry& t = p.tensor;
+  if (auto want = args.Get("root"); want && *want != HexOf(p.root)) {
+    std::printf("INVALID: the proof is for root %s, not %s\n", HexOf(p.root).c_str(), want->c_str());
     return kExitNegative;
   }
   // The leaf is recomputed from the tensor's fields: the proof binds name, type, shape, size and digest.
-  s = merkle::VerifyInclusion(index, size, merkle::LeafHash(manifest::TensorLeafData(t)), proof, root);
+  s = merkle::VerifyInclusion(p.leaf_index, p.tree_size, merkle::LeafHash(manifest::TensorLeafData(t)), p.path, p.root);
   if (!s.ok()) {
     std::printf("INVALID: %s\n", s.message().c_str());
     return kExitNegative;
   }
   std::printf("VALID: tensor %s (sha256 %s) is leaf %llu of root %s\n", t.name.c_str(), ToHex(t.sha256).c_str(),
-              static_cast<unsigned long long>(index), HexOf(root).c_str());
+              static_cast<unsigned long long>(p.leaf_index), HexOf(p.root).c_str());
   // Without --root the proof only agrees with the root it carries itself, which whoever made it chose.
   if (!args.Get("root")) {
     std::printf("note: only self-consistent: the root is the one the proof names; pass --root HEX with a root you "

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json.h"
+
 namespace pot::evidence {
 namespace {
 
@@ -53,7 +55,7 @@ std::string StatementJson(const Claim& c) {
 }
 
 Status ParseStatement(const std::string& text, Claim* out) {
-  const json j = json::parse(text, nullptr, false);
+  const json j = ParseJson<json>(text);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("statement: not a JSON object");
   try {
     if (j.at("_type").get<std::string>() != "https://in-toto.io/Statement/v1") {
@@ -72,7 +74,7 @@ Status ParseStatement(const std::string& text, Claim* out) {
     c.key_hex = p.at("key_hex").get<std::string>();
     const json& t = p.at("transcript");
     c.transcript_root = t.at("root").get<std::string>();
-    c.transcript_size = t.at("size").get<uint64_t>();
+    c.transcript_size = IntegerAt<uint64_t>(t, "size");
     if (t.at("tree").get<std::string>() != "rfc6962-sha256") return Status::Corruption("statement: unknown tree");
     if (StatementJson(c) != text) return Status::Corruption("statement: subjects or fields are not what pot writes");
     *out = std::move(c);
@@ -94,12 +96,12 @@ Status MakeBundle(const SigningKey& key, const Claim& claim, const std::vector<s
 }
 
 Status ParseBundle(const std::string& text, Bundle* out) {
-  const json j = json::parse(text, nullptr, false);
+  const json j = ParseJson<json>(text);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("bundle: not JSON");
   Bundle b;
   try {
     if (j.at("format").get<std::string>() != "pot.bundle") return Status::Corruption("bundle: not a pot bundle");
-    if (j.at("version").get<int>() != kBundleVersion) return Status::Unsupported("bundle: unsupported version");
+    if (IntegerAt<int>(j, "version") != kBundleVersion) return Status::Unsupported("bundle: unsupported version");
     const json& d = j.at("dsse");
     if (d.at("payloadType").get<std::string>() != kPayloadType) return Status::Corruption("bundle: payload type");
     const json& sigs = d.at("signatures");

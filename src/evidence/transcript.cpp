@@ -4,6 +4,7 @@
 
 #include "crypto/sha256.h"
 #include "merkle/merkle.h"
+#include "util/json.h"
 
 namespace pot::evidence {
 namespace {
@@ -40,7 +41,7 @@ verify::Distance DistanceFrom(const std::string& name) {
 }
 
 Header HeaderFrom(const json& j) {
-  if (j.at("version").get<int>() != kTranscriptVersion) throw std::invalid_argument("unsupported transcript version");
+  if (IntegerAt<int>(j, "version") != kTranscriptVersion) throw std::invalid_argument("unsupported transcript version");
   Header h;
   h.pot_version = j.at("pot_version").get<std::string>();
   h.llama_commit = j.at("llama_commit").get<std::string>();
@@ -52,29 +53,29 @@ Header HeaderFrom(const json& j) {
   h.commitment = c.at("commitment").get<std::string>();
   h.family = c.at("family").get<std::string>();
   h.family_params = c.at("params").get<std::string>();
-  h.n_max_committed = c.at("n_max").get<uint64_t>();
+  h.n_max_committed = IntegerAt<uint64_t>(c, "n_max");
   const json& t = j.at("test");
   h.test.alpha = t.at("alpha").get<double>();
   h.test.beta = t.at("beta").get<double>();
   h.test.epsilon = t.at("epsilon").get<double>();
-  h.test.n_max = t.at("n_max").get<uint64_t>();
+  h.test.n_max = IntegerAt<uint64_t>(t, "n_max");
   h.distance = DistanceFrom(t.at("distance").get<std::string>());
-  h.continuation_tokens = t.at("continuation_tokens").get<int>();
-  h.cand_ubatch = t.at("cand_ubatch").get<uint32_t>();
+  h.continuation_tokens = IntegerAt<int>(t, "continuation_tokens");
+  h.cand_ubatch = IntegerAt<uint32_t>(t, "cand_ubatch");
   h.cand_flash_attn = t.at("cand_flash_attn").get<bool>();
-  h.topk = t.at("topk").get<int>();
+  h.topk = IntegerAt<int>(t, "topk");
   return h;
 }
 
 Record RecordFrom(const json& j, verify::Distance distance) {
   Record r;
-  r.index = j.at("index").get<uint64_t>();
+  r.index = IntegerAt<uint64_t>(j, "index");
   r.prompt = j.at("prompt").get<std::string>();
   r.tag = j.at("tag").get<std::string>();
-  r.prompt_tokens = j.at("prompt_tokens").get<std::vector<int32_t>>();
-  r.continuation = j.at("continuation").get<std::vector<int32_t>>();
+  r.prompt_tokens = IntegersAt<int32_t>(j, "prompt_tokens");
+  r.continuation = IntegersAt<int32_t>(j, "continuation");
   r.topk_sha256 = j.at("topk_sha256").get<std::string>();
-  r.score.positions = j.at("positions").get<uint32_t>();
+  r.score.positions = IntegerAt<uint32_t>(j, "positions");
   r.score.score = j.at("score").get<double>();
   r.score.mean_tv = j.at("tv").get<double>();
   if (distance == verify::Distance::kJensenShannon) r.score.mean_js = j.at("js").get<double>();
@@ -89,7 +90,7 @@ Record RecordFrom(const json& j, verify::Distance distance) {
 Outcome OutcomeFrom(const json& j) {
   Outcome o;
   o.decision = DecisionFrom(j.at("decision").get<std::string>());
-  o.n_used = j.at("n_used").get<uint64_t>();
+  o.n_used = IntegerAt<uint64_t>(j, "n_used");
   o.mean = j.at("mean_score").get<double>();
   o.lower = j.at("lower").get<double>();
   o.upper = j.at("upper").get<double>();
@@ -177,7 +178,7 @@ Status ParseTranscript(const std::vector<std::string>& lines, Transcript* out) {
   Transcript t;
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string where = "transcript line " + std::to_string(i + 1);
-    const json j = json::parse(lines[i], nullptr, false);
+    const json j = ParseJson<json>(lines[i]);
     if (j.is_discarded() || !j.is_object()) return Status::Corruption(where + ": not a JSON object");
     try {
       const std::string type = j.at("type").get<std::string>();

@@ -11,6 +11,7 @@
 #include "crypto/hmac.h"
 #include "gguf/gguf.h"
 #include "merkle/merkle.h"
+#include "util/json.h"
 
 namespace pot::manifest {
 namespace {
@@ -184,10 +185,10 @@ std::string ToJson(const Manifest& m) {
 }
 
 Status FromJson(const std::string& text, const std::string& origin, Manifest* out) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  const auto j = ParseJson<nlohmann::json>(text);
   auto bad = [&](const std::string& what) { return Status::Corruption(origin + ": not a valid pot manifest (" + what + ")"); };
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != "pot.manifest") return bad("format");
-  if (j.value("version", 0) != kVersion) return Status::Unsupported(origin + ": unknown manifest version");
+  if (j.is_discarded() || !HasValue(j, "format", "pot.manifest")) return bad("format");
+  if (!HasValue(j, "version", kVersion)) return Status::Unsupported(origin + ": unknown manifest version");
   Manifest m;
   auto digest = [](const nlohmann::json& v, Digest* d) {
     std::string bytes;
@@ -197,23 +198,24 @@ Status FromJson(const std::string& text, const std::string& origin, Manifest* ou
   };
   try {
     for (const auto& s : j.at("shards")) {
-      ShardEntry e{s.at("file"), s.at("size"), s.at("gguf_version"), s.at("n_kv"), {}, s.value("file_sha256", "")};
+      ShardEntry e{s.at("file"), IntegerAt<uint64_t>(s, "size"), IntegerAt<uint32_t>(s, "gguf_version"),
+                   IntegerAt<uint64_t>(s, "n_kv"), {}, s.value("file_sha256", "")};
       if (!digest(s.at("metadata_sha256"), &e.metadata_sha256)) return bad("metadata_sha256");
       m.shards.push_back(e);
     }
     for (const auto& t : j.at("tensors")) {
-      TensorEntry e{t.at("name"), t.at("type_id"), t.at("shape").get<std::vector<int64_t>>(), t.at("nbytes"), {},
-                    t.at("shard"), t.at("offset")};
+      TensorEntry e{t.at("name"), IntegerAt<uint32_t>(t, "type_id"), IntegersAt<int64_t>(t, "shape"),
+                    IntegerAt<uint64_t>(t, "nbytes"), {}, IntegerAt<uint32_t>(t, "shard"), IntegerAt<uint64_t>(t, "offset")};
       if (!digest(t.at("sha256"), &e.sha256)) return bad("sha256 of " + e.name);
       m.tensors.push_back(e);
     }
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {
     return bad(e.what());
   }
   if (m.shards.empty()) return bad("no shards");
   ComputeRoots(&m);
   // The roots are recomputed from the entries: a manifest whose entries were edited no longer matches them.
-  if (m.root != j.value("root", "") || m.weights_root != j.value("weights_root", "")) {
+  if (!HasValue(j, "root", m.root) || !HasValue(j, "weights_root", m.weights_root)) {
     return Status::Corruption(origin + ": the manifest's roots do not match its entries");
   }
   *out = std::move(m);
@@ -229,6 +231,61 @@ std::string InTotoStatement(const Manifest& m) {
             {"predicate", {{"root", m.root}, {"weights_root", m.weights_root}, {"tensor_count", m.tensors.size()},
                            {"construction", "pot.manifest v1 (docs/formats.md)"}}}};
   return j.dump(2) + "\n";
+}
+
+Status ProveTensor(const Manifest& m, const std::string& name, TensorProof* out) {
+  for (size_t i = 0; i < m.tensors.size(); ++i) {
+    if (m.tensors[i].name != name) continue;
+    std::vector<std::string> leaves;
+    for (const auto& d : LeafData(m)) leaves.push_back(merkle::LeafHash(d));
+    FromHex(m.root, &out->root);
+    out->tensor = m.tensors[i];
+    out->tree_size = leaves.size();
+    out->leaf_index = m.shards.size() + i;
+    out->path = merkle::InclusionProof(leaves, out->leaf_index);
+    return Status::OK();
+  }
+  return Status::NotFound("no tensor named '" + name + "'");
+}
+
+std::string ProofToJson(const TensorProof& p) {
+  const TensorEntry& t = p.tensor;
+  json path = json::array();
+  for (const auto& h : p.path) path.push_back(HexOf(h));
+  json j = {{"format", "pot.proof"}, {"version", 1}, {"root", HexOf(p.root)}, {"tree_size", p.tree_size},
+            {"leaf_index", p.leaf_index},
+            {"tensor", {{"name", t.name}, {"type_id", t.type}, {"shape", t.shape}, {"nbytes", t.nbytes},
+                        {"sha256", ToHex(t.sha256)}}},
+            {"leaf_hash", HexOf(merkle::LeafHash(TensorLeafData(t)))}, {"proof", path}};
+  return j.dump(2) + "\n";
+}
+
+Status ProofFromJson(const std::string& text, const std::string& origin, TensorProof* out) {
+  const auto j = ParseJson<nlohmann::json>(text);
+  TensorProof p;
+  std::string sha;
+  try {
+    if (j.is_discarded() || !HasValue(j, "format", "pot.proof") || !HasValue(j, "version", 1)) throw std::runtime_error("format");
+    const auto& jt = j.at("tensor");
+    p.tensor.name = jt.at("name");
+    p.tensor.type = IntegerAt<uint32_t>(jt, "type_id");
+    p.tensor.shape = IntegersAt<int64_t>(jt, "shape");
+    p.tensor.nbytes = IntegerAt<uint64_t>(jt, "nbytes");
+    if (!FromHex(jt.at("sha256").get<std::string>(), &sha) || sha.size() != 32) throw std::runtime_error("sha256");
+    std::copy(sha.begin(), sha.end(), p.tensor.sha256.begin());
+    if (!FromHex(j.at("root").get<std::string>(), &p.root)) throw std::runtime_error("root");
+    p.leaf_index = IntegerAt<uint64_t>(j, "leaf_index");
+    p.tree_size = IntegerAt<uint64_t>(j, "tree_size");
+    for (const auto& h : j.at("proof")) {
+      std::string bytes;
+      if (!FromHex(h.get<std::string>(), &bytes)) throw std::runtime_error("proof");
+      p.path.push_back(bytes);
+    }
+  } catch (const std::exception& e) {
+    return Status::Corruption(origin + ": not a valid pot proof (" + e.what() + ")");
+  }
+  *out = std::move(p);
+  return Status::OK();
 }
 
 Comparison Compare(const Manifest& expected, const Manifest& actual) {

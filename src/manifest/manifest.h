@@ -62,6 +62,20 @@ Status FromJson(const std::string& text, const std::string& origin, Manifest* ou
 // An in-toto Statement v1 whose subjects are the shard files (requires their file_sha256).
 std::string InTotoStatement(const Manifest& m);
 
+// An RFC 6962 inclusion proof that one tensor is a leaf of a manifest's root: what `pot proof tensor` writes
+// and `pot proof verify` reads (docs/formats.md, "Tensor inclusion proof"). The leaf is not stored but
+// recomputed from the tensor's fields, so the proof binds name, type, shape, size and digest.
+struct TensorProof {
+  TensorEntry tensor;  // name, type, shape, nbytes, sha256
+  std::string root;    // raw bytes
+  uint64_t tree_size = 0, leaf_index = 0;
+  std::vector<std::string> path;  // raw sibling hashes, leaf to root
+};
+// NotFound when m has no tensor of that name.
+Status ProveTensor(const Manifest& m, const std::string& name, TensorProof* out);
+std::string ProofToJson(const TensorProof& p);
+Status ProofFromJson(const std::string& text, const std::string& origin, TensorProof* out);
+
 struct Comparison {
   std::vector<std::string> changed, missing, extra;  // tensor names
   bool metadata_changed = false;

@@ -11,6 +11,7 @@
 #include "gguf/model_info.h"
 #include "journal/journal.h"
 #include "llama.h"
+#include "util/json.h"
 
 namespace pot::reference {
 namespace {
@@ -66,22 +67,22 @@ class Cursor {
 
 Header HeaderFrom(const json& j) {
   if (j.at("format").get<std::string>() != "pot.reference") throw std::invalid_argument("not a pot reference header");
-  if (j.at("version").get<int>() != kFormatVersion) throw std::invalid_argument("unsupported reference version");
+  if (IntegerAt<int>(j, "version") != kFormatVersion) throw std::invalid_argument("unsupported reference version");
   Header h;
   h.pot_version = j.at("pot_version").get<std::string>();
   h.llama_commit = j.at("llama_commit").get<std::string>();
   h.model = evidence::ModelRefFrom(j.at("model"));
   h.vocab_sha256 = j.at("vocab_sha256").get<std::string>();
-  h.n_vocab = j.at("n_vocab").get<uint32_t>();
+  h.n_vocab = IntegerAt<uint32_t>(j, "n_vocab");
   const json& c = j.at("challenges");
   h.commitment = c.at("commitment").get<std::string>();
   h.family = c.at("family").get<std::string>();
   h.family_params = c.at("params").get<std::string>();
-  h.n_max_committed = c.at("n_max").get<uint64_t>();
-  h.n = j.at("n").get<uint64_t>();
-  h.continuation_tokens = j.at("continuation_tokens").get<int>();
-  h.topk = j.at("topk").get<int>();
-  h.tail_samples = j.at("tail_samples").get<int>();
+  h.n_max_committed = IntegerAt<uint64_t>(c, "n_max");
+  h.n = IntegerAt<uint64_t>(j, "n");
+  h.continuation_tokens = IntegerAt<int>(j, "continuation_tokens");
+  h.topk = IntegerAt<int>(j, "topk");
+  h.tail_samples = IntegerAt<int>(j, "tail_samples");
   return h;
 }
 
@@ -234,15 +235,15 @@ Status ParseFile(const std::string& bytes, File* out) {
   const std::string header_text = bytes.substr(c.pos(), header_bytes);
   c.Skip(header_bytes);
   try {
-    f.header = HeaderFrom(json::parse(header_text));
+    f.header = HeaderFrom(ParseJson<json>(header_text));
   } catch (const std::exception& e) {
     return Status::Corruption(std::string("reference header: ") + e.what());
   }
   if (HeaderJson(f.header) != header_text) return Status::Corruption("reference header is not in canonical form");
   POT_RETURN_IF_ERROR(CheckHeader(f.header).WithContext("reference header"));
-  f.challenges.resize(f.header.n);
+  // Records are decoded one by one, never allocated up front: n is the file's claim, bounded only by its bytes.
   for (uint64_t i = 0; i < f.header.n; ++i) {
-    POT_RETURN_IF_ERROR(DecodeChallenge(f.header, &c, &f.challenges[i]).WithContext("challenge " + std::to_string(i)));
+    POT_RETURN_IF_ERROR(DecodeChallenge(f.header, &c, &f.challenges.emplace_back()).WithContext("challenge " + std::to_string(i)));
   }
   if (!c.AtEnd()) return Status::Corruption("bytes after the last challenge");
   f.sha256 = ToHex(Sha256Of(bytes));

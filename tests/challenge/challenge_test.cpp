@@ -185,6 +185,19 @@ TEST(KeyFile, SecretModeAndTamperDetection) {
   EXPECT_NE(s.message().find("does not match the commitment"), std::string::npos);
 }
 
+// Found by keyfile_fuzz: a field of another type than its own threw out of ReadKeyFile (pot aborted).
+TEST(KeyFile, FieldsOfTheWrongTypeAreCorruptionNotACrash) {
+  auto env = NewMemEnv();
+  for (const char* text : {R"({"format":1})", R"({"format":"pot.challenge-key","version":1e30})",
+                           R"({"format":"pot.challenge-key","version":"1"})"}) {
+    ASSERT_TRUE(WriteFileAtomically(env.get(), "k.json", text).ok());
+    KeyFile k;
+    Status s = ReadKeyFile(env.get(), "k.json", &k);
+    EXPECT_FALSE(s.ok()) << text;
+    EXPECT_TRUE(s.code() == Status::Code::kCorruption || s.code() == Status::Code::kUnsupported) << text;
+  }
+}
+
 TEST(ChallengeCli, CommitListRevealVerify) {
   test::TempDir dir;
   const std::string key = dir.File("run.key");

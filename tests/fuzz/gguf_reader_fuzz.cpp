@@ -1,21 +1,14 @@
 // libFuzzer entry point for the GGUF reader. Besides "no crash, no sanitizer report", every file the reader
 // accepts must satisfy the promises its header makes; a violation aborts, which the fuzzer reports.
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
-#include "env/env.h"
+#include "fuzz_util.h"
 #include "gguf/gguf.h"
 
 namespace {
 
-void Check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "accepted file breaks invariant: %s\n", what);
-    std::abort();
-  }
-}
+using pot::fuzz::Check;
 
 void CheckAccepted(const pot::gguf::File& f) {
   Check(f.version == 2 || f.version == 3, "version");
@@ -50,11 +43,7 @@ void CheckAccepted(const pot::gguf::File& f) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static auto env = pot::NewMemEnv();
-  {
-    std::unique_ptr<pot::WritableFile> file;
-    if (!env->NewWritableFile("input.gguf", &file).ok()) std::abort();
-    file->Append(std::string_view(reinterpret_cast<const char*>(data), size));
-  }
+  pot::fuzz::WriteFile(env.get(), "input.gguf", pot::fuzz::Bytes(data, size));
   pot::gguf::File parsed;
   const pot::Status s = pot::gguf::Read(env.get(), "input.gguf", &parsed);
   if (s.ok()) {

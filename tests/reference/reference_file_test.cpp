@@ -109,6 +109,33 @@ TEST(ReferenceFile, EveryChangedByteIsRejected) {
   EXPECT_FALSE(reference::ParseFile(bytes + "x", &f).ok());
 }
 
+// Found by reference_fuzz: a signed header claiming 10^12 challenges made ParseFile allocate them all up front
+// (std::bad_alloc out of pot verify --reference); a float where an integer belongs was cast (undefined).
+TEST(ReferenceFile, HeaderClaimsAreCheckedAgainstTheBytes) {
+  SigningKey key;
+  ASSERT_TRUE(GenerateSigningKey(&key).ok());
+  auto signed_file = [&](const std::string& header, const std::string& records) {
+    std::string body = "POTREF1\n" + U32Le(static_cast<uint32_t>(header.size())) + header + records;
+    std::string signature;
+    EXPECT_TRUE(Sign(key, DssePae(reference::kPayloadType, body), &signature).ok());
+    return body + key.public_raw + signature;
+  };
+  auto h = SmallHeader(1);
+  std::string record;
+  ASSERT_TRUE(reference::EncodeChallenge(h, SmallChallenge(4), &record).ok());
+  h.n = h.n_max_committed = 1000000000000;
+  reference::File f;
+  Status s = reference::ParseFile(signed_file(reference::HeaderJson(h), record), &f);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  EXPECT_NE(s.message().find("challenge 1: truncated"), std::string::npos) << s.message();
+
+  std::string header = reference::HeaderJson(SmallHeader(1));
+  header.replace(header.find("\"topk\":3"), 8, "\"topk\":3e30");
+  s = reference::ParseFile(signed_file(header, record), &f);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  EXPECT_NE(s.message().find("topk: not an integer in range"), std::string::npos) << s.message();
+}
+
 TEST(ReferenceFile, MalformedRecordsAreRefusedEvenWhenSigned) {
   const auto h = SmallHeader(1);
   struct Case {

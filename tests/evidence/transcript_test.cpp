@@ -1,0 +1,80 @@
+// Transcript and Statement parsing of hostile lines (found by transcript_fuzz and bundle_fuzz): an integer
+// field holding a float out of range or a negative number is Corruption, where it used to be cast
+// (undefined behaviour) or wrapped into a huge count.
+#include "evidence/transcript.h"
+
+#include <gtest/gtest.h>
+
+#include "evidence/bundle.h"
+
+namespace pot::evidence {
+namespace {
+
+Header SmallHeader() {
+  Header h;
+  h.pot_version = "0.1.0";
+  h.llama_commit = "test";
+  h.reference = {{"a.gguf"}, {std::string(64, '1')}, std::string(64, '2'), std::string(64, '3')};
+  h.candidate = h.reference;
+  h.vocab_sha256 = std::string(64, '4');
+  h.commitment = std::string(64, '5');
+  h.family = "templates";
+  h.family_params = "v1";
+  h.n_max_committed = 64;
+  h.continuation_tokens = 4;
+  h.topk = 8;
+  return h;
+}
+
+std::string Replaced(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return text.replace(at, from.size(), to);
+}
+
+TEST(Transcript, IntegerFieldsMustBeIntegersInRange) {
+  Record r;
+  r.prompt_tokens = {1, 2};
+  r.continuation = {3};
+  const std::string header = HeaderLine(SmallHeader());
+  const std::string record = RecordLine(r, verify::Distance::kTotalVariation);
+  Transcript t;
+  ASSERT_TRUE(ParseTranscript({header, record}, &t).ok());
+  const std::vector<std::vector<std::string>> bad = {
+      {Replaced(header, "\"n_max\":64", "\"n_max\":1e30"), record},
+      {Replaced(header, "\"topk\":8", "\"topk\":-8e20"), record},
+      {Replaced(header, "\"cand_ubatch\":0", "\"cand_ubatch\":-1"), record},
+      {header, Replaced(record, "\"index\":0", "\"index\":-1")},
+      {header, Replaced(record, "\"prompt_tokens\":[1,2]", "\"prompt_tokens\":[1,4294967296]")},
+      {header, Replaced(record, "\"positions\":0", "\"positions\":2.5")},
+  };
+  for (const auto& lines : bad) {
+    const Status s = ParseTranscript(lines, &t);
+    EXPECT_EQ(s.code(), Status::Code::kCorruption) << lines[0] << "\n" << lines[1];
+    EXPECT_NE(s.message().find("not an integer in range"), std::string::npos) << s.message();
+  }
+}
+
+TEST(Statement, IntegerFieldsMustBeIntegersInRange) {
+  Claim c;
+  c.header = SmallHeader();
+  c.transcript_size = 2;
+  const std::string text = StatementJson(c);
+  Claim back;
+  ASSERT_TRUE(ParseStatement(text, &back).ok());
+  const Status s = ParseStatement(Replaced(text, "\"size\":2", "\"size\":1e30"), &back);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  EXPECT_NE(s.message().find("size: not an integer in range"), std::string::npos) << s.message();
+}
+
+TEST(Statement, DeepNestingIsCorruptionNotAStackOverflow) {
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  Claim back;
+  const Status s = ParseStatement(R"({"_type":"https://in-toto.io/Statement/v1","predicate":{"header":)" + deep + "}}", &back);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  Transcript t;
+  EXPECT_EQ(ParseTranscript({deep}, &t).code(), Status::Code::kCorruption);
+}
+
+}  // namespace
+}  // namespace pot::evidence
