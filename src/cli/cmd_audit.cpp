@@ -53,9 +53,7 @@ Status AuditFromArgs(const Args& args, audit::Report* report) {
   if (options.rescore && !options.candidate_model) {
     return Status::InvalidArgument("--rescore needs --models REF.gguf,CAND.gguf, or --cand CAND.gguf --reference REF.potref");
   }
-  uint64_t threads = 0;
-  if (s.ok()) s = args.GetU64("threads", 0, &threads);
-  options.threads = static_cast<int>(threads);
+  if (s.ok()) s = args.GetThreads("threads", 0, &options.threads);
   std::string text;
   if (s.ok()) s = ReadFileToString(env, args.positionals()[0], &text);
   if (options.rescore) engine::Init(args.Has("verbose"));

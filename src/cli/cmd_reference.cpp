@@ -21,12 +21,12 @@ int Build(const Args& args) {
   o.model_path = pos[1];
   o.out_path = *out;
   o.corpus_path = args.Get("corpus").value_or("");
-  uint64_t tokens = 0, topk = 0, samples = 0, threads = 0;
+  uint64_t tokens = 0, topk = 0, samples = 0;
   Status s = args.GetU64("n", 0, &o.n);
   if (s.ok()) s = args.GetU64("tokens", 0, &tokens);
   if (s.ok()) s = args.GetU64("topk", 4, &topk);
   if (s.ok()) s = args.GetU64("samples", 4, &samples);
-  if (s.ok()) s = args.GetU64("threads", 0, &threads);
+  if (s.ok()) s = args.GetThreads("threads", 0, &o.context.n_threads);
   if (s.ok() && tokens > verify::kMaxContinuationTokens) {
     s = Status::InvalidArgument("--tokens is at most " + std::to_string(verify::kMaxContinuationTokens));
   }
@@ -40,7 +40,6 @@ int Build(const Args& args) {
   o.tail_samples = static_cast<int>(samples);
   o.continuation_tokens = static_cast<int>(tokens);
   o.topk = static_cast<int>(topk);
-  o.context.n_threads = static_cast<int>(threads);
   // A finished file is never overwritten; an unfinished build (its journal present) is resumed.
   if (env->FileExists(o.out_path) && !env->FileExists(o.out_path + ".journal")) {
     return ReportError(Status::InvalidArgument(o.out_path + " exists; pot never overwrites a reference file"));

@@ -3,10 +3,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 
+#include "env/env.h"
+#include "gguf/gguf.h"
+#include "gguf/hparams.h"
 #include "llama.h"
 
 namespace pot::engine {
@@ -17,12 +23,56 @@ bool g_verbose = false;
 void LogFilter(ggml_log_level level, const char* text, void*) {
   if (g_verbose || level == GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
 }
+
+// One line on stderr, then the failure exit code at once: this may run on any of ggml's worker threads
+// while others still compute, so nothing is unwound or flushed but stderr.
+[[noreturn]] void DieOneLine(const char* what, const char* message) {
+  std::string line = std::string("pot: error: ") + what + message;
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+  for (char& ch : line) {
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  }
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+  std::_Exit(kAbortExitCode);
+}
+
+// ggml's GGML_ASSERT / GGML_ABORT: replaces ggml's default, which prints a backtrace (by attaching gdb,
+// whose output lands on stdout and breaks --json) and raises SIGABRT (exit 134).
+void OnGgmlAbort(const char* message) { DieOneLine("llama.cpp aborted: ", message); }
+
+// An exception nothing caught: replaces the std::terminate handler ggml installs at start-up, which prints
+// the same gdb backtrace.
+void OnTerminate() {
+  const char* what = "unknown exception";
+  std::string text;
+  if (std::exception_ptr e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      text = ex.what();
+      what = text.c_str();
+    } catch (...) {
+    }
+  } else {
+    what = "std::terminate called";
+  }
+  DieOneLine("uncaught exception: ", what);
+}
+
 }  // namespace
+
+void InstallCrashHandlers() {
+  ggml_set_abort_callback(OnGgmlAbort);
+  std::set_terminate(OnTerminate);
+}
 
 void Init(bool verbose) {
   static std::once_flag once;
   g_verbose = verbose;
   std::call_once(once, [] {
+    InstallCrashHandlers();
     llama_log_set(LogFilter, nullptr);
     llama_backend_init();
   });
@@ -31,9 +81,17 @@ void Init(bool verbose) {
 void ModelDeleter::operator()(llama_model* m) const { llama_model_free(m); }
 void ContextDeleter::operator()(llama_context* c) const { llama_free(c); }
 
-int DefaultThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
+int DefaultThreads() {
+  return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, static_cast<unsigned>(kMaxThreads)));
+}
 
 Status LoadModel(const std::string& path, const LoadOptions& options, ModelPtr* out) {
+  // pot's own reader and the hyperparameter wall first: llama.cpp aborts the process on values it does not
+  // expect (gguf/hparams.h).
+  gguf::File file;
+  POT_RETURN_IF_ERROR(gguf::Read(Env::Default(), path, &file));
+  POT_RETURN_IF_ERROR(
+      gguf::CheckLoadable(file, options.vocab_only ? gguf::LoadScope::kVocabOnly : gguf::LoadScope::kFull));
   llama_model_params params = llama_model_default_params();
   params.vocab_only = options.vocab_only;
   params.n_gpu_layers = 0;

@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <system_error>
 #include <thread>
 
 #include "crypto/hmac.h"
@@ -63,17 +64,24 @@ Status RunJobs(std::vector<Job>& jobs, const HashOptions& options) {
   std::atomic<bool> failed{false};
   std::vector<Status> errors(static_cast<size_t>(n_threads));
   std::vector<std::thread> workers;
-  for (int w = 0; w < n_threads; ++w) {
-    workers.emplace_back([&, w] {
-      std::vector<char> buffer(8 << 20);
-      for (size_t i; !failed && (i = next.fetch_add(1)) < jobs.size();) {
-        Status s = Sha256OfRange(*jobs[i].file, jobs[i].offset, jobs[i].length, buffer, &done, jobs[i].out);
-        if (!s.ok()) {
-          errors[static_cast<size_t>(w)] = s;
-          failed = true;
+  Status started;
+  for (int w = 0; w < n_threads && started.ok(); ++w) {
+    try {
+      workers.emplace_back([&, w] {
+        std::vector<char> buffer(8 << 20);
+        for (size_t i; !failed && (i = next.fetch_add(1)) < jobs.size();) {
+          Status s = Sha256OfRange(*jobs[i].file, jobs[i].offset, jobs[i].length, buffer, &done, jobs[i].out);
+          if (!s.ok()) {
+            errors[static_cast<size_t>(w)] = s;
+            failed = true;
+          }
         }
-      }
-    });
+      });
+    } catch (const std::system_error& e) {  // the system refused a thread: stop the others, then say so
+      started = Status::Internal("could not start hashing thread " + std::to_string(w + 1) + " of " +
+                                 std::to_string(n_threads) + ": " + e.what());
+      failed = true;
+    }
   }
   if (options.progress) {
     while (done.load() < total && !failed) {
@@ -82,6 +90,7 @@ Status RunJobs(std::vector<Job>& jobs, const HashOptions& options) {
     }
   }
   for (auto& t : workers) t.join();
+  POT_RETURN_IF_ERROR(started);
   if (options.progress && !failed) options.progress(total, total);
   for (const auto& e : errors) POT_RETURN_IF_ERROR(e);
   return Status::OK();
