@@ -70,18 +70,9 @@ bool IsSigned(ValueType t) {
   return t == ValueType::kI8 || t == ValueType::kI16 || t == ValueType::kI32 || t == ValueType::kI64;
 }
 
-size_t IntegerSize(ValueType t) {
-  switch (t) {
-    case ValueType::kU8: case ValueType::kI8: case ValueType::kBool: return 1;
-    case ValueType::kU16: case ValueType::kI16: return 2;
-    case ValueType::kU32: case ValueType::kI32: return 4;
-    default: return 8;
-  }
-}
-
-// Element k of an array of integers, sign-extended: the raw bytes are little-endian as stored.
+// Element k of a non-empty array of integers, sign-extended: the raw bytes are little-endian as stored.
 int64_t ArrayInteger(const Value& v, uint64_t k) {
-  const size_t size = IntegerSize(v.elem_type);
+  const size_t size = v.raw.size() / v.count;
   uint64_t bits = 0;
   std::memcpy(&bits, v.raw.data() + k * size, size);  // little-endian host, as the reader assumes
   if (IsSigned(v.elem_type) && size < 8 && (bits >> (8 * size - 1)) != 0) bits |= ~uint64_t{0} << (8 * size);
