@@ -19,14 +19,19 @@ using test::RunPot;
 
 std::string Member(const std::string& name) { return test::TestbedDir() + "/" + name + ".gguf"; }
 
-// Expects what a refused input prints: exactly one line on stderr, "pot: error: ..." naming needle,
-// nothing at all on stdout (so a --json reader sees no half object and no backtrace), and code.
+// Expects what a refused input prints: nothing at all on stdout (so a --json reader sees no half object
+// and no backtrace), and on stderr exactly one "pot: error: ..." line, the last, naming needle, with code.
+// Lines before it are the command's own (verify names its commitment first).
 void ExpectOneLineRefusal(const test::RunResult& r, int code, const std::string& needle, const std::string& what) {
   EXPECT_EQ(r.exit_code, code) << what << "\n" << r.err;
-  EXPECT_EQ(test::CountLines(r.err), 1) << what << "\n" << r.err;
-  EXPECT_EQ(r.err.rfind("pot: error: ", 0), 0u) << what << "\n" << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << what << "\n" << r.err;
   EXPECT_EQ(r.out, "") << what;
+  const size_t error_at = r.err.find("pot: error: ");
+  ASSERT_NE(error_at, std::string::npos) << what << "\n" << r.err;
+  EXPECT_TRUE(error_at == 0 || r.err[error_at - 1] == '\n') << what << "\n" << r.err;
+  const std::string line = r.err.substr(error_at);
+  EXPECT_EQ(test::CountLines(line), 1) << what << ": more after the error line\n" << r.err;
+  EXPECT_EQ(r.err.find("pot: error: ", error_at + 1), std::string::npos) << what << "\n" << r.err;
+  EXPECT_NE(line.find(needle), std::string::npos) << what << "\n" << r.err;
 }
 
 // A copy of base.gguf with the value of key (a type-tag-prefixed scalar in the metadata) replaced by
