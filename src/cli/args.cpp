@@ -72,8 +72,8 @@ Status Args::GetThreads(const std::string& name, int fallback, int* out) const {
   uint64_t n = 0;
   POT_RETURN_IF_ERROR(GetU64(name, static_cast<uint64_t>(fallback), &n));
   if (n > static_cast<uint64_t>(engine::kMaxThreads)) {
-    return Status::InvalidArgument("option --" + name + " is at most " + std::to_string(engine::kMaxThreads) + " threads, got " +
-                                   std::to_string(n));
+    return Status::InvalidArgument("option --" + name + " is at most " + std::to_string(engine::kMaxThreads) +
+                                   " threads, got " + std::to_string(n));
   }
   *out = static_cast<int>(n);
   return Status::OK();
