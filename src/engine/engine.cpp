@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -61,6 +62,23 @@ void OnTerminate() {
   DieOneLine("uncaught exception: ", what);
 }
 
+// This build's CPU backend runs on OpenMP, and libgomp ends the process with exit(1), after its own
+// "libgomp: Thread creation failed" line, when the system refuses it a thread: 1 would read as a negative
+// answer. An exit while pot is inside a llama.cpp computation becomes one pot line and the failure code.
+std::atomic<int> g_computing{0};
+
+class Computing {
+ public:
+  Computing() { ++g_computing; }
+  ~Computing() { --g_computing; }
+  Computing(const Computing&) = delete;
+  Computing& operator=(const Computing&) = delete;
+};
+
+void OnExitWhileComputing() {
+  if (g_computing.load() > 0) DieOneLine("llama.cpp ended the process while computing", " (the system refused a thread?)");
+}
+
 }  // namespace
 
 void InstallCrashHandlers() {
@@ -73,6 +91,7 @@ void Init(bool verbose) {
   g_verbose = verbose;
   std::call_once(once, [] {
     InstallCrashHandlers();
+    std::atexit(OnExitWhileComputing);
     llama_log_set(LogFilter, nullptr);
     llama_backend_init();
   });
@@ -111,7 +130,11 @@ Status NewContext(llama_model* model, const ContextOptions& options, ContextPtr*
   params.flash_attn_type = options.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   params.no_perf = true;
   if (options.f32_kv) params.type_k = params.type_v = GGML_TYPE_F32;
-  llama_context* ctx = llama_init_from_model(model, params);
+  llama_context* ctx = nullptr;
+  {
+    Computing computing;
+    ctx = llama_init_from_model(model, params);
+  }
   if (ctx == nullptr) return Status::Internal("llama.cpp could not create a context");
   out->reset(ctx);
   return Status::OK();
@@ -151,7 +174,7 @@ Status MeanNll(llama_context* ctx, const std::vector<int32_t>& tokens, double* m
       batch.seq_id[i][0] = 0;
       batch.logits[i] = true;
     }
-    if (llama_decode(ctx, batch) != 0) {
+    if (Computing computing; llama_decode(ctx, batch) != 0) {
       status = Status::Internal("llama_decode failed");
       break;
     }
@@ -308,7 +331,7 @@ Status Decode(llama_context* ctx, const std::vector<int32_t>& tokens, size_t beg
       batch.seq_id[i][0] = 0;
       batch.logits[i] = out != nullptr || start + i + 1 == end;
     }
-    if (llama_decode(ctx, batch) != 0) {
+    if (Computing computing; llama_decode(ctx, batch) != 0) {
       status = Status::Internal("llama_decode failed");
       break;
     }
@@ -386,6 +409,7 @@ Status Step(llama_context* ctx, int32_t token) {
   if (static_cast<uint32_t>(llama_memory_seq_pos_max(llama_get_memory(ctx), 0) + 2) > llama_n_ctx(ctx)) {
     return Status::InvalidArgument("generation reached the end of the context");
   }
+  Computing computing;
   if (llama_decode(ctx, llama_batch_get_one(&token, 1)) != 0) return Status::Internal("llama_decode failed");
   return Status::OK();
 }

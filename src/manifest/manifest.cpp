@@ -6,7 +6,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
-#include <system_error>
 #include <thread>
 
 #include "crypto/hmac.h"
@@ -63,12 +62,16 @@ Status RunJobs(std::vector<Job>& jobs, const HashOptions& options) {
   std::atomic<uint64_t> done{0};
   std::atomic<bool> failed{false};
   std::vector<Status> errors(static_cast<size_t>(n_threads));
+  // Each worker's buffer is allocated here, before its thread starts, so that running out of memory or
+  // threads is one Status rather than an exception escaping a worker (which would end the process).
+  std::vector<std::vector<char>> buffers;
+  buffers.reserve(static_cast<size_t>(n_threads));  // never reallocated while workers read it
   std::vector<std::thread> workers;
   Status started;
   for (int w = 0; w < n_threads && started.ok(); ++w) {
     try {
+      std::vector<char>& buffer = buffers.emplace_back(8 << 20);
       workers.emplace_back([&, w] {
-        std::vector<char> buffer(8 << 20);
         for (size_t i; !failed && (i = next.fetch_add(1)) < jobs.size();) {
           Status s = Sha256OfRange(*jobs[i].file, jobs[i].offset, jobs[i].length, buffer, &done, jobs[i].out);
           if (!s.ok()) {
@@ -77,7 +80,7 @@ Status RunJobs(std::vector<Job>& jobs, const HashOptions& options) {
           }
         }
       });
-    } catch (const std::system_error& e) {  // the system refused a thread: stop the others, then say so
+    } catch (const std::exception& e) {  // std::system_error or std::bad_alloc: stop the others, then say so
       started = Status::Internal("could not start hashing thread " + std::to_string(w + 1) + " of " +
                                  std::to_string(n_threads) + ": " + e.what());
       failed = true;

@@ -3,7 +3,10 @@
 // with one line and exit 3, in every command that loads a model; a huge --threads is a usage error.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -157,6 +160,29 @@ TEST_F(HostileModelTest, HugeThreadCountsAreUsageErrors) {
   ExpectOneLineRefusal(RunPot("selfcheck --quiet --prompts 1 --tokens 2 --second-threads 513 " + base), 2,
                        "--second-threads is at most 512", "selfcheck --second-threads");
   EXPECT_FALSE(std::filesystem::exists(dir_->File("forge-out"))) << "a refused forge must not start";
+}
+
+// RunPot under a virtual-memory limit (KiB), so that the system refuses threads and their memory.
+test::RunResult RunPotWithMemoryLimit(uint64_t kib, const std::string& args) {
+  test::TempDir dir;
+  const std::string cmd = "bash -c 'ulimit -v " + std::to_string(kib) + " && exec " + POT_BINARY + " " + args + "' >" +
+                          dir.File("out") + " 2>" + dir.File("err");
+  const int raw = std::system(cmd.c_str());
+  test::RunResult r;
+  r.exit_code = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  r.out = test::Slurp(dir.File("out"));
+  r.err = test::Slurp(dir.File("err"));
+  return r;
+}
+
+TEST_F(HostileModelTest, AThreadTheSystemRefusesIsOneLineAndExitFour) {
+  // 512 hashing threads need 8 MiB of buffer and a stack each: far more than 300 MiB.
+  ExpectOneLineRefusal(RunPotWithMemoryLimit(300 << 10, "hash --quiet --threads 512 " + Member("base")), 4,
+                       "could not start hashing thread", "hash under a memory limit");
+  // llama.cpp's thread pool (OpenMP's here, which exits on its own; ggml's own asserts) likewise.
+  ExpectOneLineRefusal(RunPotWithMemoryLimit(1500 << 10, "selfcheck --quiet --prompts 1 --tokens 2 --threads 512 " +
+                                                             Member("base")),
+                       4, "pot: error: llama.cpp", "selfcheck under a memory limit");
 }
 
 }  // namespace
