@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "engine/engine.h"
+
 namespace pot::cli {
 
 Status Args::Parse(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs) {
@@ -63,6 +65,17 @@ Status Args::GetU64(const std::string& name, uint64_t fallback, uint64_t* out) c
   if (ec != std::errc() || ptr != end || v->empty()) {
     return Status::InvalidArgument("option --" + name + " needs a non-negative integer, got '" + *v + "'");
   }
+  return Status::OK();
+}
+
+Status Args::GetThreads(const std::string& name, int fallback, int* out) const {
+  uint64_t n = 0;
+  POT_RETURN_IF_ERROR(GetU64(name, static_cast<uint64_t>(fallback), &n));
+  if (n > static_cast<uint64_t>(engine::kMaxThreads)) {
+    return Status::InvalidArgument("option --" + name + " is at most " + std::to_string(engine::kMaxThreads) +
+                                   " threads, got " + std::to_string(n));
+  }
+  *out = static_cast<int>(n);
   return Status::OK();
 }
 

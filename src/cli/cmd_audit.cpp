@@ -59,9 +59,7 @@ Status AuditFromArgs(const Args& args, audit::Report* report) {
     return Status::InvalidArgument("--rescore needs --models REF.gguf,CAND.gguf, or --cand CAND.gguf --reference REF.potref");
   }
   if (s.ok()) s = args.GetU64("recheck-sample", 0, &options.recheck_sample);
-  uint64_t threads = 0;
-  if (s.ok()) s = args.GetU64("threads", 0, &threads);
-  options.threads = static_cast<int>(threads);
+  if (s.ok()) s = args.GetThreads("threads", 0, &options.threads);
   std::string text;
   if (s.ok()) s = ReadFileToString(env, args.positionals()[0], &text);
   if (options.rescore || options.reference_model) engine::Init(args.Has("verbose"));

@@ -23,13 +23,12 @@ int RunForge(const Args& args) {
   if (args.positionals().size() != 1) return ReportError(Status::InvalidArgument("forge needs exactly one DIR"));
   forge::Options o;
   o.out_dir = args.positionals()[0];
-  uint64_t steps = 0, threads = 0;
+  uint64_t steps = 0;
   Status s = args.GetU64("seed", 1, &o.seed);
   if (s.ok()) s = args.GetU64("max-steps", 0, &steps);
-  if (s.ok()) s = args.GetU64("threads", 0, &threads);
+  if (s.ok()) s = args.GetThreads("threads", 0, &o.n_threads);
   if (!s.ok()) return ReportError(s);
   o.max_steps = static_cast<int>(steps);
-  o.n_threads = static_cast<int>(threads);
   const char* env_vocab = std::getenv("POT_VOCAB_DIR");
   o.vocab_dir = args.Get("vocab-dir").value_or(env_vocab ? env_vocab : POT_DEFAULT_VOCAB_DIR);
   if (auto c = args.Get("corpus-dir")) o.corpus_dir = *c;

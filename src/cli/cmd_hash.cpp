@@ -14,11 +14,9 @@ namespace {
 using json = nlohmann::ordered_json;
 
 Status Hash(const Args& args, const std::string& model, bool file_digest, manifest::Manifest* m) {
-  uint64_t threads = 0;
-  POT_RETURN_IF_ERROR(args.GetU64("threads", 0, &threads));
   ProgressBar bar("hashing", args.Has("quiet"));
   manifest::HashOptions options;
-  options.threads = static_cast<int>(threads);
+  POT_RETURN_IF_ERROR(args.GetThreads("threads", 0, &options.threads));
   options.file_digest = file_digest;
   options.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
   return manifest::HashModel(Env::Default(), model, options, m);

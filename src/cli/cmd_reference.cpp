@@ -23,12 +23,12 @@ int Build(const Args& args) {
   o.model_path = pos[1];
   o.out_path = *out;
   o.corpus_path = args.Get("corpus").value_or("");
-  uint64_t tokens = 0, topk = 0, samples = 0, threads = 0;
+  uint64_t tokens = 0, topk = 0, samples = 0;
   Status s = args.GetU64("n", 0, &o.n);
   if (s.ok()) s = args.GetU64("tokens", 0, &tokens);
   if (s.ok()) s = args.GetU64("topk", 4, &topk);
   if (s.ok()) s = args.GetU64("samples", 4, &samples);
-  if (s.ok()) s = args.GetU64("threads", 0, &threads);
+  if (s.ok()) s = args.GetThreads("threads", 0, &o.context.n_threads);
   if (s.ok() && tokens > verify::kMaxContinuationTokens) {
     s = Status::InvalidArgument("--tokens is at most " + std::to_string(verify::kMaxContinuationTokens));
   }
@@ -42,7 +42,6 @@ int Build(const Args& args) {
   o.tail_samples = static_cast<int>(samples);
   o.continuation_tokens = static_cast<int>(tokens);
   o.topk = static_cast<int>(topk);
-  o.context.n_threads = static_cast<int>(threads);
   // A finished file is never overwritten; an unfinished build (its journal present) is resumed.
   if (env->FileExists(o.out_path) && !env->FileExists(o.out_path + ".journal")) {
     return ReportError(Status::InvalidArgument(o.out_path + " exists; pot never overwrites a reference file"));
@@ -79,10 +78,9 @@ Status RecheckAgainstModel(Env* env, const Args& args, const reference::File& fi
                            reference::RecheckResult* result) {
   reference::RecheckOptions o;
   o.model_path = *args.Get("model");
-  uint64_t threads = 0, sample = 0;
-  POT_RETURN_IF_ERROR(args.GetU64("threads", 0, &threads));
+  uint64_t sample = 0;
+  POT_RETURN_IF_ERROR(args.GetThreads("threads", 0, &o.context.n_threads));
   POT_RETURN_IF_ERROR(args.GetU64("sample", 0, &sample));
-  o.context.n_threads = static_cast<int>(threads);
   if (auto key_path = args.Get("key")) {
     challenge::KeyFile key;
     POT_RETURN_IF_ERROR(challenge::ReadKeyFile(env, *key_path, &key));

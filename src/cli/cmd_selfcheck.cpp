@@ -16,23 +16,21 @@ using json = nlohmann::ordered_json;
 Status ParseOptions(const Args& args, selfcheck::Options* o) {
   if (args.positionals().size() != 1) return Status::InvalidArgument("selfcheck needs one MODEL.gguf");
   o->model_path = args.positionals()[0];
-  uint64_t tokens = 0, threads = 0, second_threads = 0, second_ubatch = 0, topk = 0;
+  uint64_t tokens = 0, second_ubatch = 0, topk = 0;
   POT_RETURN_IF_ERROR(args.GetU64("prompts", 100, &o->prompts));
   POT_RETURN_IF_ERROR(args.GetU64("tokens", 32, &tokens));
   POT_RETURN_IF_ERROR(args.GetU64("seed", 1, &o->seed));
   POT_RETURN_IF_ERROR(args.GetU64("topk", 8, &topk));
-  POT_RETURN_IF_ERROR(args.GetU64("threads", 0, &threads));
+  POT_RETURN_IF_ERROR(args.GetThreads("threads", 0, &o->first.n_threads));
   if (o->prompts == 0 || tokens == 0 || tokens > 4096 || topk == 0 || topk > 64) {
     return Status::InvalidArgument("--prompts and --tokens must be positive (tokens at most 4096), --topk 1 to 64");
   }
   o->tokens = static_cast<int>(tokens);
   o->topk = static_cast<int>(topk);
-  o->first.n_threads = static_cast<int>(threads);
   o->second = o->first;
-  POT_RETURN_IF_ERROR(args.GetU64("second-threads", threads, &second_threads));
+  POT_RETURN_IF_ERROR(args.GetThreads("second-threads", o->first.n_threads, &o->second.n_threads));
   POT_RETURN_IF_ERROR(args.GetU64("second-ubatch", o->first.n_ubatch, &second_ubatch));
   if (second_ubatch == 0) return Status::InvalidArgument("--second-ubatch must be positive");
-  o->second.n_threads = static_cast<int>(second_threads);
   o->second.n_ubatch = static_cast<uint32_t>(second_ubatch);
   return Status::OK();
 }

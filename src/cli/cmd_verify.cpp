@@ -72,14 +72,15 @@ Status Options(const Args& args, verify::Options* o) {
   o->reference.path = ref.value_or("");
   o->candidate.path = *cand;
   POT_RETURN_IF_ERROR(TestParams(args, &o->test));
-  uint64_t tokens = 0, threads = 0, ubatch = 0;
+  uint64_t tokens = 0, ubatch = 0;
+  int threads = 0;
   POT_RETURN_IF_ERROR(args.GetU64("tokens", 0, &tokens));
-  POT_RETURN_IF_ERROR(args.GetU64("threads", 0, &threads));
+  POT_RETURN_IF_ERROR(args.GetThreads("threads", 0, &threads));
   if (tokens > verify::kMaxContinuationTokens) {
     return Status::InvalidArgument("--tokens is at most " + std::to_string(verify::kMaxContinuationTokens));
   }
   o->continuation_tokens = static_cast<int>(tokens);
-  for (auto* side : {&o->reference, &o->candidate}) side->context.n_threads = static_cast<int>(threads);
+  for (auto* side : {&o->reference, &o->candidate}) side->context.n_threads = threads;
   POT_RETURN_IF_ERROR(args.GetU64("cand-ubatch", 512, &ubatch));
   if (ubatch == 0) return Status::InvalidArgument("--cand-ubatch must be at least 1");
   o->candidate.context.n_ubatch = static_cast<uint32_t>(ubatch);

@@ -1,12 +1,19 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 
+#include "env/env.h"
+#include "gguf/gguf.h"
+#include "gguf/hparams.h"
 #include "llama.h"
 
 namespace pot::engine {
@@ -17,12 +24,74 @@ bool g_verbose = false;
 void LogFilter(ggml_log_level level, const char* text, void*) {
   if (g_verbose || level == GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
 }
+
+// One line on stderr, then the failure exit code at once: this may run on any of ggml's worker threads
+// while others still compute, so nothing is unwound or flushed but stderr.
+[[noreturn]] void DieOneLine(const char* what, const char* message) {
+  std::string line = std::string("pot: error: ") + what + message;
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+  for (char& ch : line) {
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  }
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+  std::_Exit(kAbortExitCode);
+}
+
+// ggml's GGML_ASSERT / GGML_ABORT: replaces ggml's default, which prints a backtrace (by attaching gdb,
+// whose output lands on stdout and breaks --json) and raises SIGABRT (exit 134).
+void OnGgmlAbort(const char* message) { DieOneLine("llama.cpp aborted: ", message); }
+
+// An exception nothing caught: replaces the std::terminate handler ggml installs at start-up, which prints
+// the same gdb backtrace.
+void OnTerminate() {
+  const char* what = "unknown exception";
+  std::string text;
+  if (std::exception_ptr e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      text = ex.what();
+      what = text.c_str();
+    } catch (...) {
+    }
+  } else {
+    what = "std::terminate called";
+  }
+  DieOneLine("uncaught exception: ", what);
+}
+
+// This build's CPU backend runs on OpenMP, and libgomp ends the process with exit(1), after its own
+// "libgomp: Thread creation failed" line, when the system refuses it a thread: 1 would read as a negative
+// answer. An exit while pot is inside a llama.cpp computation becomes one pot line and the failure code.
+std::atomic<int> g_computing{0};
+
+class Computing {
+ public:
+  Computing() { ++g_computing; }
+  ~Computing() { --g_computing; }
+  Computing(const Computing&) = delete;
+  Computing& operator=(const Computing&) = delete;
+};
+
+void OnExitWhileComputing() {
+  if (g_computing.load() > 0) DieOneLine("llama.cpp ended the process while computing", " (the system refused a thread?)");
+}
+
 }  // namespace
+
+void InstallCrashHandlers() {
+  ggml_set_abort_callback(OnGgmlAbort);
+  std::set_terminate(OnTerminate);
+}
 
 void Init(bool verbose) {
   static std::once_flag once;
   g_verbose = verbose;
   std::call_once(once, [] {
+    InstallCrashHandlers();
+    std::atexit(OnExitWhileComputing);
     llama_log_set(LogFilter, nullptr);
     llama_backend_init();
   });
@@ -31,9 +100,17 @@ void Init(bool verbose) {
 void ModelDeleter::operator()(llama_model* m) const { llama_model_free(m); }
 void ContextDeleter::operator()(llama_context* c) const { llama_free(c); }
 
-int DefaultThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
+int DefaultThreads() {
+  return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, static_cast<unsigned>(kMaxThreads)));
+}
 
 Status LoadModel(const std::string& path, const LoadOptions& options, ModelPtr* out) {
+  // pot's own reader and the hyperparameter wall first: llama.cpp aborts the process on values it does not
+  // expect (gguf/hparams.h).
+  gguf::File file;
+  POT_RETURN_IF_ERROR(gguf::Read(Env::Default(), path, &file));
+  POT_RETURN_IF_ERROR(
+      gguf::CheckLoadable(file, options.vocab_only ? gguf::LoadScope::kVocabOnly : gguf::LoadScope::kFull));
   llama_model_params params = llama_model_default_params();
   params.vocab_only = options.vocab_only;
   params.n_gpu_layers = 0;
@@ -53,7 +130,11 @@ Status NewContext(llama_model* model, const ContextOptions& options, ContextPtr*
   params.flash_attn_type = options.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   params.no_perf = true;
   if (options.f32_kv) params.type_k = params.type_v = GGML_TYPE_F32;
-  llama_context* ctx = llama_init_from_model(model, params);
+  llama_context* ctx = nullptr;
+  {
+    Computing computing;
+    ctx = llama_init_from_model(model, params);
+  }
   if (ctx == nullptr) return Status::Internal("llama.cpp could not create a context");
   out->reset(ctx);
   return Status::OK();
@@ -93,7 +174,7 @@ Status MeanNll(llama_context* ctx, const std::vector<int32_t>& tokens, double* m
       batch.seq_id[i][0] = 0;
       batch.logits[i] = true;
     }
-    if (llama_decode(ctx, batch) != 0) {
+    if (Computing computing; llama_decode(ctx, batch) != 0) {
       status = Status::Internal("llama_decode failed");
       break;
     }
@@ -250,7 +331,7 @@ Status Decode(llama_context* ctx, const std::vector<int32_t>& tokens, size_t beg
       batch.seq_id[i][0] = 0;
       batch.logits[i] = out != nullptr || start + i + 1 == end;
     }
-    if (llama_decode(ctx, batch) != 0) {
+    if (Computing computing; llama_decode(ctx, batch) != 0) {
       status = Status::Internal("llama_decode failed");
       break;
     }
@@ -328,6 +409,7 @@ Status Step(llama_context* ctx, int32_t token) {
   if (static_cast<uint32_t>(llama_memory_seq_pos_max(llama_get_memory(ctx), 0) + 2) > llama_n_ctx(ctx)) {
     return Status::InvalidArgument("generation reached the end of the context");
   }
+  Computing computing;
   if (llama_decode(ctx, llama_batch_get_one(&token, 1)) != 0) return Status::Internal("llama_decode failed");
   return Status::OK();
 }

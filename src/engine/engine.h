@@ -1,5 +1,7 @@
 // engine: pot's thin layer over llama.cpp's C API. Models load once and stay resident;
-// every failure comes back as a Status, never as an abort or a substituted number.
+// every failure comes back as a Status, never as an abort or a substituted number. Every model passes
+// pot's GGUF reader and the hyperparameter checks of gguf/hparams.h before llama.cpp reads it; an abort
+// inside llama.cpp that still happens ends the process with one line on stderr and kAbortExitCode.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,19 @@ struct llama_vocab;
 struct llama_sampler;
 
 namespace pot::engine {
+
+// The exit code of a process that llama.cpp aborted: 4, "failure" in docs/cli.md.
+constexpr int kAbortExitCode = 4;
+
+// The most threads a context or pot's hashing may use: ggml's GGML_MAX_N_THREADS. ggml indexes fixed tables
+// of that size by thread number, so more threads write past them.
+constexpr int kMaxThreads = 512;
+
+// Replaces ggml's crash paths (GGML_ASSERT / GGML_ABORT and the std::terminate handler ggml installs at
+// start-up, both of which print a gdb backtrace on stdout and abort) with one line on stderr,
+// "pot: error: llama.cpp aborted: MESSAGE" (or "uncaught exception: ..."), and kAbortExitCode. Idempotent;
+// Init calls it, and main should call it first so no command runs before it.
+void InstallCrashHandlers();
 
 // Initialises llama.cpp once per process. llama.cpp's own log lines go to stderr only when verbose.
 void Init(bool verbose);
@@ -126,6 +141,7 @@ class Sampler {
   llama_sampler* chain_;
 };
 
+// Every core, at most kMaxThreads.
 int DefaultThreads();
 
 }  // namespace pot::engine

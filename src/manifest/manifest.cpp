@@ -63,18 +63,29 @@ Status RunJobs(std::vector<Job>& jobs, const HashOptions& options) {
   std::atomic<uint64_t> done{0};
   std::atomic<bool> failed{false};
   std::vector<Status> errors(static_cast<size_t>(n_threads));
+  // Each worker's buffer is allocated here, before its thread starts, so that running out of memory or
+  // threads is one Status rather than an exception escaping a worker (which would end the process).
+  std::vector<std::vector<char>> buffers;
+  buffers.reserve(static_cast<size_t>(n_threads));  // never reallocated while workers read it
   std::vector<std::thread> workers;
-  for (int w = 0; w < n_threads; ++w) {
-    workers.emplace_back([&, w] {
-      std::vector<char> buffer(8 << 20);
-      for (size_t i; !failed && (i = next.fetch_add(1)) < jobs.size();) {
-        Status s = Sha256OfRange(*jobs[i].file, jobs[i].offset, jobs[i].length, buffer, &done, jobs[i].out);
-        if (!s.ok()) {
-          errors[static_cast<size_t>(w)] = s;
-          failed = true;
+  Status started;
+  for (int w = 0; w < n_threads && started.ok(); ++w) {
+    try {
+      std::vector<char>& buffer = buffers.emplace_back(8 << 20);
+      workers.emplace_back([&, w] {
+        for (size_t i; !failed && (i = next.fetch_add(1)) < jobs.size();) {
+          Status s = Sha256OfRange(*jobs[i].file, jobs[i].offset, jobs[i].length, buffer, &done, jobs[i].out);
+          if (!s.ok()) {
+            errors[static_cast<size_t>(w)] = s;
+            failed = true;
+          }
         }
-      }
-    });
+      });
+    } catch (const std::exception& e) {  // std::system_error or std::bad_alloc: stop the others, then say so
+      started = Status::Internal("could not start hashing thread " + std::to_string(w + 1) + " of " +
+                                 std::to_string(n_threads) + ": " + e.what());
+      failed = true;
+    }
   }
   if (options.progress) {
     while (done.load() < total && !failed) {
@@ -83,6 +94,7 @@ Status RunJobs(std::vector<Job>& jobs, const HashOptions& options) {
     }
   }
   for (auto& t : workers) t.join();
+  POT_RETURN_IF_ERROR(started);
   if (options.progress && !failed) options.progress(total, total);
   for (const auto& e : errors) POT_RETURN_IF_ERROR(e);
   return Status::OK();
