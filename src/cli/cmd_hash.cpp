@@ -7,6 +7,7 @@
 #include "crypto/hmac.h"
 #include "manifest/manifest.h"
 #include "merkle/merkle.h"
+#include "text/text.h"
 
 namespace pot::cli {
 namespace {
@@ -40,13 +41,13 @@ int Check(const Args& args) {
   if (args.Has("json")) {
     json j = {{"match", match}, {"changed", c.changed}, {"missing", c.missing}, {"extra", c.extra},
               {"metadata_changed", c.metadata_changed}, {"root", actual.root}, {"expected_root", expected.root}};
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
   } else {
-    for (const auto& n : c.changed) std::printf("changed  %s\n", n.c_str());
-    for (const auto& n : c.missing) std::printf("missing  %s\n", n.c_str());
-    for (const auto& n : c.extra) std::printf("extra    %s\n", n.c_str());
+    for (const auto& n : c.changed) std::printf("changed  %s\n", text::EscapeForTerminal(n).c_str());
+    for (const auto& n : c.missing) std::printf("missing  %s\n", text::EscapeForTerminal(n).c_str());
+    for (const auto& n : c.extra) std::printf("extra    %s\n", text::EscapeForTerminal(n).c_str());
     if (c.metadata_changed) std::printf("metadata changed%s\n", weights_only ? " (ignored: --weights-only)" : "");
-    std::printf("%s: %s\n", pos[0].c_str(), match ? "MATCH" : "MISMATCH");
+    std::printf("%s: %s\n", text::EscapeForTerminal(pos[0]).c_str(), match ? "MATCH" : "MISMATCH");
   }
   return match ? kExitOk : kExitNegative;
 }
@@ -96,12 +97,12 @@ int ProofTensor(const Args& args) {
     const uint64_t index = m.shards.size() + i;
     json proof = json::array();
     for (const auto& p : merkle::InclusionProof(leaves, index)) proof.push_back(HexOf(p));
+    json tensor;
+    manifest::PutTensorName(t.name, &tensor);
+    tensor.update({{"type_id", t.type}, {"shape", t.shape}, {"nbytes", t.nbytes}, {"sha256", ToHex(t.sha256)}});
     json j = {{"format", "pot.proof"}, {"version", 1}, {"root", m.root}, {"tree_size", leaves.size()},
-              {"leaf_index", index},
-              {"tensor", {{"name", t.name}, {"type_id", t.type}, {"shape", t.shape}, {"nbytes", t.nbytes},
-                          {"sha256", ToHex(t.sha256)}}},
-              {"leaf_hash", HexOf(leaves[index])}, {"proof", proof}};
-    std::printf("%s\n", j.dump(2).c_str());
+              {"leaf_index", index}, {"tensor", tensor}, {"leaf_hash", HexOf(leaves[index])}, {"proof", proof}};
+    PrintJson(j);
     return kExitOk;
   }
   return ReportError(Status::NotFound(pos[1] + ": no tensor named '" + pos[2] + "'"));
@@ -121,7 +122,7 @@ int ProofVerify(const Args& args) {
   try {
     if (j.is_discarded() || j.value("format", "") != "pot.proof" || j.value("version", 0) != 1) throw std::runtime_error("format");
     const auto& jt = j.at("tensor");
-    t.name = jt.at("name");
+    if (!manifest::GetTensorName(jt, &t.name)) throw std::runtime_error("name_hex");
     t.type = jt.at("type_id");
     t.shape = jt.at("shape").get<std::vector<int64_t>>();
     t.nbytes = jt.at("nbytes");
@@ -139,7 +140,7 @@ int ProofVerify(const Args& args) {
     return ReportError(Status::Corruption(pos[1] + ": not a valid pot proof (" + e.what() + ")"));
   }
   if (auto want = args.Get("root"); want && *want != HexOf(root)) {
-    std::printf("INVALID: the proof is for root %s, not %s\n", HexOf(root).c_str(), want->c_str());
+    std::printf("INVALID: the proof is for root %s, not %s\n", HexOf(root).c_str(), text::EscapeForTerminal(*want).c_str());
     return kExitNegative;
   }
   // The leaf is recomputed from the tensor's fields: the proof binds name, type, shape, size and digest.
@@ -148,7 +149,8 @@ int ProofVerify(const Args& args) {
     std::printf("INVALID: %s\n", s.message().c_str());
     return kExitNegative;
   }
-  std::printf("VALID: tensor %s (sha256 %s) is leaf %llu of root %s\n", t.name.c_str(), ToHex(t.sha256).c_str(),
+  std::printf("VALID: tensor %s (sha256 %s) is leaf %llu of root %s\n", text::EscapeForTerminal(t.name).c_str(),
+              ToHex(t.sha256).c_str(),
               static_cast<unsigned long long>(index), HexOf(root).c_str());
   return kExitOk;
 }

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "reference/reference.h"
+#include "text/text.h"
 
 namespace pot::cli {
 namespace {
@@ -89,12 +90,13 @@ int Info(const Args& args) {
     j["signer"] = KeyId(file.signer);
     j["signer_trusted"] = trusted.empty() ? json(nullptr) : json(trust_ok);
     j["positions"] = positions;
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
   } else {
     std::printf("file          %s (sha256 %s)\n", path.c_str(), file.sha256.c_str());
     std::printf("signer        %s%s\n", KeyId(file.signer).c_str(),
                 trusted.empty() ? " (no --trust given)" : trust_ok ? " (trusted)" : " (NOT the trusted key)");
-    std::printf("model         %s, manifest root %s\n", h.model.files[0].c_str(), h.model.manifest_root.c_str());
+    std::printf("model         %s, manifest root %s\n", text::EscapeForTerminal(h.model.files[0]).c_str(),
+                h.model.manifest_root.c_str());
     std::printf("vocabulary    %u tokens, sha256 %s\n", h.n_vocab, h.vocab_sha256.c_str());
     std::printf("challenges    %llu of %llu committed (%s, commitment %s)\n", static_cast<unsigned long long>(h.n),
                 static_cast<unsigned long long>(h.n_max_committed), h.family.c_str(), h.commitment.c_str());

@@ -11,6 +11,7 @@
 #include "crypto/hmac.h"
 #include "gguf/gguf.h"
 #include "merkle/merkle.h"
+#include "text/text.h"
 
 namespace pot::manifest {
 namespace {
@@ -134,7 +135,8 @@ Status HashModel(Env* env, const std::string& path, const HashOptions& options, 
         return Status::Corruption(paths[i] + ": split.no/split.count disagree with the file name");
       }
     }
-    ShardEntry shard{BaseName(paths[i]), f.file_size, f.version, f.kvs.size(), {}, ""};
+    // Escaped here, not only in JSON: a manifest read back describes its shards by the same names.
+    ShardEntry shard{text::EscapeInvalidUtf8(BaseName(paths[i])), f.file_size, f.version, f.kvs.size(), {}, ""};
     m.shards.push_back(shard);
     for (const auto& t : f.tensors) {
       m.tensors.push_back({t.name, t.type, t.ne, t.nbytes, {}, static_cast<uint32_t>(i), t.file_offset});
@@ -159,6 +161,27 @@ Status HashModel(Env* env, const std::string& path, const HashOptions& options, 
   return Status::OK();
 }
 
+void PutTensorName(const std::string& name, json* j) {
+  (*j)["name"] = text::EscapeInvalidUtf8(name);
+  if (!text::IsValidUtf8(name)) (*j)["name_hex"] = HexOf(name);
+}
+
+bool GetTensorName(const nlohmann::json& j, std::string* name) {
+  const std::string& shown = j.at("name").get_ref<const std::string&>();
+  if (!j.contains("name_hex")) {
+    *name = shown;
+    return true;
+  }
+  // Present only for a name that is not UTF-8, and it must be the one "name" shows.
+  std::string bytes;
+  if (!j["name_hex"].is_string() || !FromHex(j["name_hex"].get<std::string>(), &bytes) || text::IsValidUtf8(bytes) ||
+      text::EscapeInvalidUtf8(bytes) != shown) {
+    return false;
+  }
+  *name = std::move(bytes);
+  return true;
+}
+
 std::string ToJson(const Manifest& m) {
   json shards = json::array(), tensors = json::array();
   for (const auto& s : m.shards) {
@@ -168,8 +191,11 @@ std::string ToJson(const Manifest& m) {
     shards.push_back(j);
   }
   for (const auto& t : m.tensors) {
-    tensors.push_back({{"name", t.name}, {"type", gguf::TypeName(t.type)}, {"type_id", t.type}, {"shape", t.shape},
-                       {"nbytes", t.nbytes}, {"sha256", ToHex(t.sha256)}, {"shard", t.shard}, {"offset", t.offset}});
+    json entry;
+    PutTensorName(t.name, &entry);
+    entry.update({{"type", gguf::TypeName(t.type)}, {"type_id", t.type}, {"shape", t.shape}, {"nbytes", t.nbytes},
+                  {"sha256", ToHex(t.sha256)}, {"shard", t.shard}, {"offset", t.offset}});
+    tensors.push_back(entry);
   }
   json j = {{"format", "pot.manifest"},
             {"version", kVersion},
@@ -180,7 +206,8 @@ std::string ToJson(const Manifest& m) {
             {"tensor_count", m.tensors.size()},
             {"shards", shards},
             {"tensors", tensors}};
-  return j.dump(2) + "\n";
+  // ASCII, so that printing or viewing a manifest shows a hostile name's control characters as escapes.
+  return text::DumpJson(j, 2, text::JsonText::kAscii) + "\n";
 }
 
 Status FromJson(const std::string& text, const std::string& origin, Manifest* out) {
@@ -202,8 +229,9 @@ Status FromJson(const std::string& text, const std::string& origin, Manifest* ou
       m.shards.push_back(e);
     }
     for (const auto& t : j.at("tensors")) {
-      TensorEntry e{t.at("name"), t.at("type_id"), t.at("shape").get<std::vector<int64_t>>(), t.at("nbytes"), {},
+      TensorEntry e{"", t.at("type_id"), t.at("shape").get<std::vector<int64_t>>(), t.at("nbytes"), {},
                     t.at("shard"), t.at("offset")};
+      if (!GetTensorName(t, &e.name)) return bad("name_hex of " + t.at("name").get<std::string>());
       if (!digest(t.at("sha256"), &e.sha256)) return bad("sha256 of " + e.name);
       m.tensors.push_back(e);
     }
@@ -228,7 +256,7 @@ std::string InTotoStatement(const Manifest& m) {
             {"predicateType", "https://github.com/pot-verify/pot/manifest/v1"},
             {"predicate", {{"root", m.root}, {"weights_root", m.weights_root}, {"tensor_count", m.tensors.size()},
                            {"construction", "pot.manifest v1 (docs/formats.md)"}}}};
-  return j.dump(2) + "\n";
+  return text::DumpJson(j, 2) + "\n";
 }
 
 Comparison Compare(const Manifest& expected, const Manifest& actual) {
