@@ -236,6 +236,11 @@ TEST(Bytes, CorpusLinesMustBeUtf8AndPromptsPrintEscaped) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(Ascii(r.out));
   EXPECT_EQ(json::parse(r.out)["challenges"][0]["prompt"], prompt);  // valid text: the JSON holds it as it is
+
+  // A legacy run id is committed to and written into key files: it must be text too.
+  r = RunPot("challenge list --key-hex " + std::string(64, '7') + " --family legacy -n 1 --run-id " + Quote("run\xff"));
+  ExpectOneHarmlessErrorLine(r, 2);
+  EXPECT_NE(r.err.find("run id is not UTF-8"), std::string::npos) << r.err;
 }
 
 // A malformed key file once threw out of main (exit 134). Whatever a parser misses now ends as one line:
