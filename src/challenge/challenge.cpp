@@ -4,6 +4,7 @@
 
 #include "challenge/templates_v1.h"
 #include "crypto/hmac.h"
+#include "text/text.h"
 
 namespace pot::challenge {
 namespace {
@@ -116,6 +117,8 @@ class CorpusGenerator final : public Generator {
 };
 
 // One prompt per non-empty line; in a .jsonl file each line is an object whose "prompt" is the prompt.
+// A prompt is text: a line that is not UTF-8 is refused, so what the transcript records (and pot audit
+// compares) is the prompt the models were given, byte for byte (docs/formats.md, "Strings that are not UTF-8").
 Status ParseCorpus(const std::string& path, const std::string& text, std::vector<std::string>* prompts) {
   const bool jsonl = path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
   size_t pos = 0, line_no = 0;
@@ -127,6 +130,9 @@ Status ParseCorpus(const std::string& path, const std::string& text, std::vector
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
+    if (!text::IsValidUtf8(line)) {
+      return Status::Corruption(path + ":" + std::to_string(line_no) + ": not UTF-8 text");
+    }
     if (!jsonl) {
       prompts->push_back(line);
       continue;
@@ -165,6 +171,8 @@ Status ResolveFamily(Env* env, const std::string& name, const std::string& corpu
     out->params = ToHex(Sha256Of(text));
   } else if (name == "legacy") {
     if (run_id.empty()) return Status::InvalidArgument("the legacy family needs --run-id ID");
+    // The run id is committed to and written into JSON key files; as text it reads back as it was given.
+    if (!text::IsValidUtf8(run_id)) return Status::InvalidArgument("the run id is not UTF-8 text");
     out->params = run_id;
   } else {
     return Status::InvalidArgument("unknown challenge family '" + name + "' (templates, corpus, legacy)");

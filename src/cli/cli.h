@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,12 @@ enum ExitCode : int {
 };
 
 int ExitCodeFor(const Status& status);
-// Prints "pot: error: <message>" on one line and returns the exit code for status.
+// Prints "pot: error: <message>" on one line, control characters and bytes that are not UTF-8 escaped
+// (text::EscapeForTerminal), and returns the exit code for status.
 int ReportError(const Status& status);
+// Prints j on stdout, pretty, as ASCII JSON (text::DumpJson): it never fails on bytes, and no string from a
+// model or file reaches the terminal as control characters.
+void PrintJson(const nlohmann::ordered_json& j);
 
 struct CommandSpec {
   std::string name;

@@ -6,6 +6,7 @@
 #include "crypto/ed25519.h"
 #include "engine/engine.h"
 #include "report/report.h"
+#include "text/text.h"
 
 namespace pot::cli {
 namespace {
@@ -83,10 +84,11 @@ int RunAudit(const Args& args) {
       j["decision"] = stats::DecisionName(report.transcript.outcome.decision);
       j["n_used"] = report.transcript.outcome.n_used;
     }
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
   } else {
     for (const auto& c : report.checks) {
-      std::printf("%s  %-28s %s\n", c.skipped ? "SKIP" : c.passed ? "PASS" : "FAIL", c.name.c_str(), c.detail.c_str());
+      std::printf("%s  %-28s %s\n", c.skipped ? "SKIP" : c.passed ? "PASS" : "FAIL", c.name.c_str(),
+                  text::EscapeForTerminal(c.detail).c_str());
     }
     std::printf("%s\n", passed ? "AUDIT PASSED" : "AUDIT FAILED");
   }

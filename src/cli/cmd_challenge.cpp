@@ -4,6 +4,7 @@
 #include "challenge/challenge.h"
 #include "cli/cli.h"
 #include "crypto/hmac.h"
+#include "text/text.h"
 
 namespace pot::cli {
 namespace {
@@ -68,7 +69,7 @@ int Commit(const Args& args) {
   if (args.Has("json")) {
     json j = {{"commitment", ToHex(k.commitment)}, {"family", k.family.name}, {"params", k.family.params},
               {"n_max", k.n_max}, {"key_file", *out}};
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
   } else {
     std::printf("commitment %s\n", ToHex(k.commitment).c_str());
     std::fprintf(stderr, "secret key written to %s (mode 0600); publish the commitment, keep the key until reveal\n",
@@ -84,7 +85,7 @@ int Reveal(const Args& args) {
   if (!s.ok()) return ReportError(s);
   json j = {{"key_hex", HexOf(k.key)}, {"family", k.family.name}, {"params", k.family.params}, {"n_max", k.n_max},
             {"commitment", ToHex(k.commitment)}};
-  std::printf("%s\n", j.dump(2).c_str());
+  PrintJson(j);
   return kExitOk;
 }
 
@@ -104,7 +105,7 @@ int Verify(const Args& args) {
   if (args.Has("json")) {
     json j = {{"match", match}, {"commitment", actual}, {"family", sel.family.name}, {"params", sel.family.params},
               {"n_max", n}};
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
   } else {
     std::printf("%s\n", match ? "commitment matches" : "commitment does NOT match");
   }
@@ -132,7 +133,7 @@ int List(const Args& args) {
       items.push_back({{"index", c.index}, {"prompt", c.prompt}, {"tag", ToHex(c.tag)}});
     } else {
       std::printf("%llu\t%s\t%s\n", static_cast<unsigned long long>(c.index), ToHex(c.tag).substr(0, 16).c_str(),
-                  c.prompt.c_str());
+                  text::EscapeForTerminal(c.prompt).c_str());
     }
   }
   if (args.Has("json")) {
@@ -140,7 +141,7 @@ int List(const Args& args) {
     if (sel.family.name == "legacy") {
       j["legacy_commitment"] = challenge::LegacyCommitment(HexOf(sel.key), sel.family.params, n);
     }
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
   }
   return kExitOk;
 }

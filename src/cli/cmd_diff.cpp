@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "diff/diff.h"
+#include "text/text.h"
 
 namespace pot::cli {
 namespace {
@@ -31,17 +32,18 @@ int RunDiff(const Args& args) {
       }
       items.push_back(j);
     } else if (d.kind == diff::TensorDiff::Kind::kChanged) {
-      std::printf("%-14s %-32s max|d| %.3g  relL2 %.3g  cos %.6f  (%s vs %s)\n", "changed", d.name.c_str(), d.max_abs,
+      std::printf("%-14s %-32s max|d| %.3g  relL2 %.3g  cos %.6f  (%s vs %s)\n", "changed",
+                  text::EscapeForTerminal(d.name).c_str(), d.max_abs,
                   d.rel_l2, d.cosine, d.type_a.c_str(), d.type_b.c_str());
     } else {
-      std::printf("%-14s %s\n", diff::KindName(d.kind), d.name.c_str());
+      std::printf("%-14s %s\n", diff::KindName(d.kind), text::EscapeForTerminal(d.name).c_str());
     }
   }
   const bool identical = equal == diffs.size();
   if (args.Has("json")) {
     nlohmann::ordered_json j = {{"identical", identical}, {"tensors", diffs.size()}, {"equal", equal},
                                 {"diffs", items}};
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
   } else {
     std::printf("%zu of %zu tensors equal: %s\n", equal, diffs.size(), identical ? "IDENTICAL WEIGHTS" : "WEIGHTS DIFFER");
   }

@@ -48,7 +48,7 @@ int RunForge(const Args& args) {
     }
     nlohmann::ordered_json j = {{"dir", o.out_dir}, {"cached", report.cached}, {"seconds", report.seconds},
                                 {"members", members}};
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
     return kExitOk;
   }
   std::printf("%s %s (seed %llu)%s\n", report.cached ? "cached family in" : "forged family in", o.out_dir.c_str(),

@@ -7,6 +7,7 @@
 #include "crypto/hmac.h"
 #include "manifest/manifest.h"
 #include "merkle/merkle.h"
+#include "text/text.h"
 
 namespace pot::cli {
 namespace {
@@ -38,13 +39,13 @@ int Check(const Args& args) {
   if (args.Has("json")) {
     json j = {{"match", match}, {"changed", c.changed}, {"missing", c.missing}, {"extra", c.extra},
               {"metadata_changed", c.metadata_changed}, {"root", actual.root}, {"expected_root", expected.root}};
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
   } else {
-    for (const auto& n : c.changed) std::printf("changed  %s\n", n.c_str());
-    for (const auto& n : c.missing) std::printf("missing  %s\n", n.c_str());
-    for (const auto& n : c.extra) std::printf("extra    %s\n", n.c_str());
+    for (const auto& n : c.changed) std::printf("changed  %s\n", text::EscapeForTerminal(n).c_str());
+    for (const auto& n : c.missing) std::printf("missing  %s\n", text::EscapeForTerminal(n).c_str());
+    for (const auto& n : c.extra) std::printf("extra    %s\n", text::EscapeForTerminal(n).c_str());
     if (c.metadata_changed) std::printf("metadata changed%s\n", weights_only ? " (ignored: --weights-only)" : "");
-    std::printf("%s: %s\n", pos[0].c_str(), match ? "MATCH" : "MISMATCH");
+    std::printf("%s: %s\n", text::EscapeForTerminal(pos[0]).c_str(), match ? "MATCH" : "MISMATCH");
   }
   return match ? kExitOk : kExitNegative;
 }
@@ -102,7 +103,7 @@ int ProofVerify(const Args& args) {
   if (!s.ok()) return ReportError(s);
   const manifest::TensorEntry& t = p.tensor;
   if (auto want = args.Get("root"); want && *want != HexOf(p.root)) {
-    std::printf("INVALID: the proof is for root %s, not %s\n", HexOf(p.root).c_str(), want->c_str());
+    std::printf("INVALID: the proof is for root %s, not %s\n", HexOf(p.root).c_str(), text::EscapeForTerminal(*want).c_str());
     return kExitNegative;
   }
   // The leaf is recomputed from the tensor's fields: the proof binds name, type, shape, size and digest.
@@ -111,7 +112,7 @@ int ProofVerify(const Args& args) {
     std::printf("INVALID: %s\n", s.message().c_str());
     return kExitNegative;
   }
-  std::printf("VALID: tensor %s (sha256 %s) is leaf %llu of root %s\n", t.name.c_str(), ToHex(t.sha256).c_str(),
+  std::printf("VALID: tensor %s (sha256 %s) is leaf %llu of root %s\n", text::EscapeForTerminal(t.name).c_str(), ToHex(t.sha256).c_str(),
               static_cast<unsigned long long>(p.leaf_index), HexOf(p.root).c_str());
   // Without --root the proof only agrees with the root it carries itself, which whoever made it chose.
   if (!args.Get("root")) {

@@ -3,6 +3,7 @@
 
 #include "cli/cli.h"
 #include "gguf/model_info.h"
+#include "text/text.h"
 
 namespace pot::cli {
 namespace {
@@ -18,18 +19,20 @@ int RunInfo(const Args& args) {
         {"architecture", info.architecture}, {"name", info.name}, {"n_params", info.n_params},
         {"n_tensors", info.n_tensors}, {"tensors_by_type", info.tensors_by_type},
         {"tokenizer_model", info.tokenizer_model}, {"n_vocab", info.n_vocab}, {"vocab_sha256", info.vocab_sha256}};
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
     return kExitOk;
   }
-  std::printf("file          %s (%llu bytes, GGUF v%u)\n", info.path.c_str(),
+  // The path and the model's own strings are the file's bytes: shown escaped (docs/cli.md).
+  const auto shown = [](const std::string& s) { return text::EscapeForTerminal(s); };
+  std::printf("file          %s (%llu bytes, GGUF v%u)\n", shown(info.path).c_str(),
               static_cast<unsigned long long>(info.file_size), info.gguf_version);
-  std::printf("architecture  %s\n", info.architecture.c_str());
-  if (!info.name.empty()) std::printf("name          %s\n", info.name.c_str());
+  std::printf("architecture  %s\n", shown(info.architecture).c_str());
+  if (!info.name.empty()) std::printf("name          %s\n", shown(info.name).c_str());
   std::printf("parameters    %llu\n", static_cast<unsigned long long>(info.n_params));
   std::printf("tensors       %llu:", static_cast<unsigned long long>(info.n_tensors));
   for (const auto& [type, n] : info.tensors_by_type) std::printf(" %s=%llu", type.c_str(), static_cast<unsigned long long>(n));
   std::printf("\n");
-  std::printf("tokenizer     %s, %llu tokens\n", info.tokenizer_model.empty() ? "(none)" : info.tokenizer_model.c_str(),
+  std::printf("tokenizer     %s, %llu tokens\n", info.tokenizer_model.empty() ? "(none)" : shown(info.tokenizer_model).c_str(),
               static_cast<unsigned long long>(info.n_vocab));
   std::printf("vocab sha256  %s\n", info.vocab_sha256.empty() ? "(no vocabulary)" : info.vocab_sha256.c_str());
   return kExitOk;

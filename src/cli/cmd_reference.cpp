@@ -6,6 +6,7 @@
 #include "evidence/transcript.h"
 #include "manifest/manifest.h"
 #include "reference/reference.h"
+#include "text/text.h"
 
 namespace pot::cli {
 namespace {
@@ -137,12 +138,13 @@ int Info(const Args& args) {
       j["records_detail"] = records_ok ? "largest difference " + std::to_string(recheck.largest_difference) + " nats"
                                        : recheck_failure;
     }
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
   } else {
     std::printf("file          %s (sha256 %s)\n", path.c_str(), file.sha256.c_str());
     std::printf("signer        %s%s\n", KeyId(file.signer).c_str(),
                 trusted.empty() ? " (no --trust given)" : trust_ok ? " (trusted)" : " (NOT the trusted key)");
-    std::printf("model         %s, manifest root %s\n", h.model.files[0].c_str(), h.model.manifest_root.c_str());
+    std::printf("model         %s, manifest root %s\n", text::EscapeForTerminal(h.model.files[0]).c_str(),
+                h.model.manifest_root.c_str());
     std::printf("vocabulary    %u tokens, sha256 %s\n", h.n_vocab, h.vocab_sha256.c_str());
     std::printf("challenges    %llu of %llu committed (%s, commitment %s)\n", static_cast<unsigned long long>(h.n),
                 static_cast<unsigned long long>(h.n_max_committed), h.family.c_str(), h.commitment.c_str());

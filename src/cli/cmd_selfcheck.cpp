@@ -120,7 +120,7 @@ int RunSelfcheck(const Args& args) {
 
   const json j = SummaryJson(options, method.c_str(), summary);
   if (args.Has("json")) {
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
   } else {
     std::printf("prompts            %llu (%d tokens each, seed %llu, %s)\n", static_cast<unsigned long long>(summary.prompts),
                 options.tokens, static_cast<unsigned long long>(options.seed), method.c_str());

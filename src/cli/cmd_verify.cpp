@@ -17,6 +17,7 @@
 #include "gguf/model_info.h"
 #include "manifest/manifest.h"
 #include "reference/reference.h"
+#include "text/text.h"
 #include "verify/verify.h"
 
 namespace pot::cli {
@@ -341,10 +342,10 @@ int RunVerify(const Args& args) {
             {"candidate_manifest_root", header.candidate.manifest_root},
             {"bundle", signer ? run_dir + "/bundle.json" : ""},
             {"run_dir", run_dir}};
-  s = WriteFileAtomically(env, run_dir + "/result.json", j.dump(2) + "\n");
+  s = WriteFileAtomically(env, run_dir + "/result.json", text::DumpJson(j, 2) + "\n");
   if (!s.ok()) return ReportError(s);
   if (args.Has("json")) {
-    std::printf("%s\n", j.dump(2).c_str());
+    PrintJson(j);
   } else {
     std::printf("decision    %s\n", stats::DecisionName(result.decision));
     std::printf("challenges  %llu of at most %llu\n", static_cast<unsigned long long>(result.n_used),

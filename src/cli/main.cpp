@@ -1,9 +1,13 @@
 // pot: is this language model the model it claims to be?
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/last_resort.h"
+#include "engine/engine.h"
+#include "text/text.h"
 
 namespace pot::cli {
 
@@ -21,12 +25,13 @@ int ExitCodeFor(const Status& status) {
 }
 
 int ReportError(const Status& status) {
-  std::string line = status.message();
-  for (char& ch : line) {
-    if (ch == '\n') ch = ' ';
-  }
-  std::fprintf(stderr, "pot: error: %s\n", line.c_str());
+  // Messages name paths and tensor names: escaped, they stay on one line and cannot drive the terminal.
+  std::fprintf(stderr, "pot: error: %s\n", text::EscapeForTerminal(status.message()).c_str());
   return ExitCodeFor(status);
+}
+
+void PrintJson(const nlohmann::ordered_json& j) {
+  std::printf("%s\n", text::DumpJson(j, 2, text::JsonText::kAscii).c_str());
 }
 
 int RunCommand(const CommandSpec& command, const std::vector<std::string>& argv) {
@@ -63,12 +68,8 @@ void PrintUsage(FILE* out) {
                     "exit codes: 0 ok, 1 negative result, 2 usage, 3 bad input, 4 failure\n");
 }
 
-}  // namespace
-}  // namespace pot::cli
-
-int main(int argc, char** argv) {
-  using namespace pot::cli;
-  std::vector<std::string> args(argv + 1, argv + argc);
+// Everything main does, inside the last-resort handler.
+int Main(const std::vector<std::string>& args) {
   if (args.empty()) {
     PrintUsage(stderr);
     return kExitUsage;
@@ -85,7 +86,19 @@ int main(int argc, char** argv) {
   for (const auto& c : Commands()) {
     if (c.name == first) return RunCommand(c, {args.begin() + 1, args.end()});
   }
-  std::fprintf(stderr, "pot: error: unknown command '%s'\n", first.c_str());
+  std::fprintf(stderr, "pot: error: unknown command '%s'\n", text::EscapeForTerminal(first).c_str());
   PrintUsage(stderr);
   return kExitUsage;
+}
+
+}  // namespace
+}  // namespace pot::cli
+
+int main(int argc, char** argv) {
+  pot::engine::InstallCrashHandlers();  // before any command: hash, info and diff never call engine::Init
+  try {
+    return pot::cli::Main({argv + 1, argv + argc});
+  } catch (...) {
+    return pot::cli::ReportInternalError();
+  }
 }

@@ -8,13 +8,15 @@
 #include <cstdio>
 #include <string>
 
+#include "text/text.h"
+
 namespace pot::cli {
 
 class ProgressBar {
  public:
   // Counts are shown divided by scale and followed by unit: bytes as MB by default, or e.g. ("prompts", 1).
   ProgressBar(std::string label, bool quiet, std::string unit = "MB", double scale = 1e6)
-      : label_(std::move(label)), unit_(std::move(unit)), scale_(scale), enabled_(!quiet && ::isatty(2)) {}
+      : label_(text::EscapeForTerminal(label)), unit_(std::move(unit)), scale_(scale), enabled_(!quiet && ::isatty(2)) {}
   ~ProgressBar() {
     if (drawn_) std::fprintf(stderr, "\n");
   }

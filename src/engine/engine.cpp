@@ -59,7 +59,7 @@ void OnTerminate() {
   } else {
     what = "std::terminate called";
   }
-  DieOneLine("uncaught exception: ", what);
+  DieOneLine("internal error: ", what);
 }
 
 // This build's CPU backend runs on OpenMP, and libgomp ends the process with exit(1), after its own

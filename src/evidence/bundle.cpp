@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "text/text.h"
 #include "util/json.h"
 
 namespace pot::evidence {
@@ -29,7 +30,7 @@ std::string RenderBundle(const Bundle& b) {
               {"signatures", json::array({{{"keyid", KeyId(b.public_key)}, {"sig", Base64Encode(b.signature)}}})}}},
             {"public_key", Base64Encode(b.public_key)},
             {"transcript", b.transcript}};
-  return j.dump() + "\n";
+  return text::DumpJson(j) + "\n";
 }
 
 }  // namespace
@@ -51,7 +52,7 @@ std::string StatementJson(const Claim& c) {
               {"key_hex", c.key_hex},
               {"transcript", {{"root", c.transcript_root}, {"size", c.transcript_size}, {"tree", "rfc6962-sha256"}}},
               {"outcome", json::parse(OutcomeLine(c.outcome))}}}};
-  return j.dump();
+  return text::DumpJson(j);
 }
 
 Status ParseStatement(const std::string& text, Claim* out) {

@@ -4,6 +4,7 @@
 
 #include "crypto/sha256.h"
 #include "merkle/merkle.h"
+#include "text/text.h"
 #include "util/json.h"
 
 namespace pot::evidence {
@@ -149,7 +150,7 @@ std::string HeaderLine(const Header& h) {
              {{"alpha", h.test.alpha}, {"beta", h.test.beta}, {"epsilon", h.test.epsilon}, {"n_max", h.test.n_max},
               {"distance", verify::DistanceName(h.distance)}, {"continuation_tokens", h.continuation_tokens},
               {"cand_ubatch", h.cand_ubatch}, {"cand_flash_attn", h.cand_flash_attn}, {"topk", h.topk}}}};
-  return j.dump();
+  return text::DumpJson(j);
 }
 
 std::string RecordLine(const Record& r, verify::Distance distance) {
@@ -164,14 +165,14 @@ std::string RecordLine(const Record& r, verify::Distance distance) {
   j["mean_abs_dnll"] = r.score.mean_abs_dnll;
   j["lower"] = r.lower;
   j["upper"] = r.upper;
-  return j.dump();
+  return text::DumpJson(j);
 }
 
 std::string OutcomeLine(const Outcome& o) {
   json j = {{"type", "outcome"},      {"decision", stats::DecisionName(o.decision)},
             {"n_used", o.n_used},     {"mean_score", o.mean},
             {"lower", o.lower},       {"upper", o.upper}};
-  return j.dump();
+  return text::DumpJson(j);
 }
 
 Status ParseTranscript(const std::vector<std::string>& lines, Transcript* out) {

@@ -13,6 +13,7 @@
 #include "ggml.h"
 #include "gguf.h"
 #include "llama.h"
+#include "text/text.h"
 
 namespace pot::forge {
 namespace {
@@ -642,7 +643,7 @@ class Forger {
               {"corpus", {{"train", o_.corpus_dir + "/cookie"}, {"finetune", o_.corpus_dir + "/science"},
                           {"heldout", "every tenth fortune of cookie, never trained on"}}},
               {"members", members}};
-    return WriteFileAtomically(Env::Default(), Join(o_.out_dir, "testbed.json"), j.dump(2) + "\n");
+    return WriteFileAtomically(Env::Default(), Join(o_.out_dir, "testbed.json"), text::DumpJson(j, 2) + "\n");
   }
 
   Status EnsureCorpus(const char* vocab_name, Corpus* corpus) {

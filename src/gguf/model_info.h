@@ -9,6 +9,7 @@
 
 namespace pot::gguf {
 
+// Strings are the file's bytes, UTF-8 or not; printing escapes them (src/text).
 struct ModelInfo {
   std::string path;
   uint64_t file_size = 0;

@@ -11,6 +11,7 @@
 #include "crypto/hmac.h"
 #include "gguf/gguf.h"
 #include "merkle/merkle.h"
+#include "text/text.h"
 #include "util/json.h"
 
 namespace pot::manifest {
@@ -147,7 +148,8 @@ Status HashModel(Env* env, const std::string& path, const HashOptions& options, 
         return Status::Corruption(paths[i] + ": split.no/split.count disagree with the file name");
       }
     }
-    ShardEntry shard{BaseName(paths[i]), f.file_size, f.version, f.kvs.size(), {}, ""};
+    // Escaped here, not only in JSON: a manifest read back describes its shards by the same names.
+    ShardEntry shard{text::EscapeInvalidUtf8(BaseName(paths[i])), f.file_size, f.version, f.kvs.size(), {}, ""};
     m.shards.push_back(shard);
     for (const auto& t : f.tensors) {
       m.tensors.push_back({t.name, t.type, t.ne, t.nbytes, {}, static_cast<uint32_t>(i), t.file_offset});
@@ -172,6 +174,27 @@ Status HashModel(Env* env, const std::string& path, const HashOptions& options, 
   return Status::OK();
 }
 
+void PutTensorName(const std::string& name, json* j) {
+  (*j)["name"] = text::EscapeInvalidUtf8(name);
+  if (!text::IsValidUtf8(name)) (*j)["name_hex"] = HexOf(name);
+}
+
+bool GetTensorName(const nlohmann::json& j, std::string* name) {
+  const std::string& shown = j.at("name").get_ref<const std::string&>();
+  if (!j.contains("name_hex")) {
+    *name = shown;
+    return true;
+  }
+  // Present only for a name that is not UTF-8, and it must be the one "name" shows.
+  std::string bytes;
+  if (!j["name_hex"].is_string() || !FromHex(j["name_hex"].get<std::string>(), &bytes) || text::IsValidUtf8(bytes) ||
+      text::EscapeInvalidUtf8(bytes) != shown) {
+    return false;
+  }
+  *name = std::move(bytes);
+  return true;
+}
+
 std::string ToJson(const Manifest& m) {
   json shards = json::array(), tensors = json::array();
   for (const auto& s : m.shards) {
@@ -181,8 +204,11 @@ std::string ToJson(const Manifest& m) {
     shards.push_back(j);
   }
   for (const auto& t : m.tensors) {
-    tensors.push_back({{"name", t.name}, {"type", gguf::TypeName(t.type)}, {"type_id", t.type}, {"shape", t.shape},
-                       {"nbytes", t.nbytes}, {"sha256", ToHex(t.sha256)}, {"shard", t.shard}, {"offset", t.offset}});
+    json entry;
+    PutTensorName(t.name, &entry);
+    entry.update({{"type", gguf::TypeName(t.type)}, {"type_id", t.type}, {"shape", t.shape}, {"nbytes", t.nbytes},
+                  {"sha256", ToHex(t.sha256)}, {"shard", t.shard}, {"offset", t.offset}});
+    tensors.push_back(entry);
   }
   json j = {{"format", "pot.manifest"},
             {"version", kVersion},
@@ -193,7 +219,8 @@ std::string ToJson(const Manifest& m) {
             {"tensor_count", m.tensors.size()},
             {"shards", shards},
             {"tensors", tensors}};
-  return j.dump(2) + "\n";
+  // ASCII, so that printing or viewing a manifest shows a hostile name's control characters as escapes.
+  return text::DumpJson(j, 2, text::JsonText::kAscii) + "\n";
 }
 
 Status FromJson(const std::string& text, const std::string& origin, Manifest* out) {
@@ -216,8 +243,9 @@ Status FromJson(const std::string& text, const std::string& origin, Manifest* ou
       m.shards.push_back(e);
     }
     for (const auto& t : j.at("tensors")) {
-      TensorEntry e{t.at("name"), IntegerAt<uint32_t>(t, "type_id"), IntegersAt<int64_t>(t, "shape"),
+      TensorEntry e{"", IntegerAt<uint32_t>(t, "type_id"), IntegersAt<int64_t>(t, "shape"),
                     IntegerAt<uint64_t>(t, "nbytes"), {}, IntegerAt<uint32_t>(t, "shard"), IntegerAt<uint64_t>(t, "offset")};
+      if (!GetTensorName(t, &e.name)) return bad("name_hex of " + t.at("name").get<std::string>());
       if (!digest(t.at("sha256"), &e.sha256)) return bad("sha256 of " + e.name);
       m.tensors.push_back(e);
     }
@@ -242,7 +270,7 @@ std::string InTotoStatement(const Manifest& m) {
             {"predicateType", "https://github.com/pot-verify/pot/manifest/v1"},
             {"predicate", {{"root", m.root}, {"weights_root", m.weights_root}, {"tensor_count", m.tensors.size()},
                            {"construction", "pot.manifest v1 (docs/formats.md)"}}}};
-  return j.dump(2) + "\n";
+  return text::DumpJson(j, 2) + "\n";
 }
 
 Status ProveTensor(const Manifest& m, const std::string& name, TensorProof* out) {
@@ -264,12 +292,13 @@ std::string ProofToJson(const TensorProof& p) {
   const TensorEntry& t = p.tensor;
   json path = json::array();
   for (const auto& h : p.path) path.push_back(HexOf(h));
+  json tensor;
+  PutTensorName(t.name, &tensor);
+  tensor.update({{"type_id", t.type}, {"shape", t.shape}, {"nbytes", t.nbytes}, {"sha256", ToHex(t.sha256)}});
   json j = {{"format", "pot.proof"}, {"version", 1}, {"root", HexOf(p.root)}, {"tree_size", p.tree_size},
-            {"leaf_index", p.leaf_index},
-            {"tensor", {{"name", t.name}, {"type_id", t.type}, {"shape", t.shape}, {"nbytes", t.nbytes},
-                        {"sha256", ToHex(t.sha256)}}},
+            {"leaf_index", p.leaf_index}, {"tensor", tensor},
             {"leaf_hash", HexOf(merkle::LeafHash(TensorLeafData(t)))}, {"proof", path}};
-  return j.dump(2) + "\n";
+  return text::DumpJson(j, 2, text::JsonText::kAscii) + "\n";
 }
 
 Status ProofFromJson(const std::string& text, const std::string& origin, TensorProof* out) {
@@ -279,7 +308,7 @@ Status ProofFromJson(const std::string& text, const std::string& origin, TensorP
   try {
     if (j.is_discarded() || !HasValue(j, "format", "pot.proof") || !HasValue(j, "version", 1)) throw std::runtime_error("format");
     const auto& jt = j.at("tensor");
-    p.tensor.name = jt.at("name");
+    if (!GetTensorName(jt, &p.tensor.name)) throw std::runtime_error("name_hex");
     p.tensor.type = IntegerAt<uint32_t>(jt, "type_id");
     p.tensor.shape = IntegersAt<int64_t>(jt, "shape");
     p.tensor.nbytes = IntegerAt<uint64_t>(jt, "nbytes");

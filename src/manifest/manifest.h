@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,7 @@ namespace pot::manifest {
 inline constexpr int kVersion = 1;
 
 struct TensorEntry {
-  std::string name;
+  std::string name;  // the bytes of the GGUF name, UTF-8 or not: the leaf hashes them
   uint32_t type = 0;
   std::vector<int64_t> shape;
   uint64_t nbytes = 0;
@@ -27,7 +28,7 @@ struct TensorEntry {
 };
 
 struct ShardEntry {
-  std::string file;  // base name
+  std::string file;  // base name, escaped if it is not UTF-8 (docs/formats.md, "Strings that are not UTF-8")
   uint64_t size = 0;
   uint32_t gguf_version = 0;
   uint64_t n_kv = 0;
@@ -56,6 +57,11 @@ std::vector<std::string> LeafData(const Manifest& m);
 std::string TensorLeafData(const TensorEntry& t);
 // Sorts tensors and fills root and weights_root from the entries.
 void ComputeRoots(Manifest* m);
+
+// A tensor name in JSON (manifests and proofs): "name" holds it, escaped if it is not UTF-8, and then
+// "name_hex" holds its bytes, so the leaf can be recomputed. GetTensorName is false on a malformed pair.
+void PutTensorName(const std::string& name, nlohmann::ordered_json* j);
+bool GetTensorName(const nlohmann::json& j, std::string* name);
 
 std::string ToJson(const Manifest& m);
 Status FromJson(const std::string& text, const std::string& origin, Manifest* out);

@@ -35,7 +35,7 @@ TEST(CrashHandlerDeathTest, AnUncaughtExceptionIsOneLineAndExitFour) {
         InstallCrashHandlers();
         std::thread([] { throw std::runtime_error("thread gave up"); }).join();
       },
-      ::testing::ExitedWithCode(kAbortExitCode), "^pot: error: uncaught exception: thread gave up\n$");
+      ::testing::ExitedWithCode(kAbortExitCode), "^pot: error: internal error: thread gave up\n$");
 }
 
 }  // namespace
