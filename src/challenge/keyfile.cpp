@@ -5,17 +5,17 @@
 
 namespace pot::challenge {
 
-Status WriteKeyFile(Env* env, const std::string& path, const KeyFile& k) {
+Status WriteKeyFile(Env* env, const std::string& path, const KeyFile& k, bool replace) {
   nlohmann::ordered_json j = {{"format", "pot.challenge-key"}, {"version", 1},
                               {"key_hex", ToHex(reinterpret_cast<const uint8_t*>(k.key.data()), k.key.size())},
                               {"family", k.family.name}, {"params", k.family.params}, {"n_max", k.n_max},
                               {"commitment", ToHex(k.commitment)}};
-  return WriteFileAtomically(env, path, j.dump(2) + "\n", 0600);
+  return WriteFileAtomically(env, path, j.dump(2) + "\n", WriteOptions{.mode = 0600, .replace = replace});
 }
 
 Status ReadKeyFile(Env* env, const std::string& path, KeyFile* out) {
   std::string text;
-  POT_RETURN_IF_ERROR(ReadFileToString(env, path, &text));
+  POT_RETURN_IF_ERROR(ReadSecretFileToString(env, path, &text));
   auto j = nlohmann::json::parse(text, nullptr, false);
   auto bad = [&](const std::string& what) { return Status::Corruption(path + ": not a pot key file (" + what + ")"); };
   if (j.is_discarded() || !j.is_object()) return bad("not JSON");

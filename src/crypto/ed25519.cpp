@@ -61,7 +61,7 @@ Status GenerateSigningKey(SigningKey* out) {
 
 Status ReadSigningKey(Env* env, const std::string& path, SigningKey* out) {
   std::string pem;
-  POT_RETURN_IF_ERROR(ReadFileToString(env, path, &pem));
+  POT_RETURN_IF_ERROR(ReadSecretFileToString(env, path, &pem));
   return FromPrivatePem(pem, path, out);
 }
 

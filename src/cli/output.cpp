@@ -1,0 +1,22 @@
+#include "cli/output.h"
+
+namespace pot::cli {
+
+OptionSpec ForceOption() { return {"force", false, "replace an existing output file (never an input)"}; }
+
+Status CheckOutputPath(Env* env, const std::string& out, const std::vector<std::string>& inputs, bool force) {
+  if (out.empty()) return Status::InvalidArgument("an output file name is empty");
+  for (const auto& input : inputs) {
+    if (!input.empty() && (input == out || env->SameFile(input, out))) {
+      return Status::InvalidArgument(out + " is the input " + input + "; pot never writes over an input");
+    }
+  }
+  if (!force && env->FileExists(out)) return Status::InvalidArgument(out + " exists; pot never overwrites a file without --force");
+  return Status::OK();
+}
+
+WriteOptions OutputWrite(const Args& args, unsigned mode) {
+  return WriteOptions{.mode = mode, .replace = args.Has("force")};
+}
+
+}  // namespace pot::cli
