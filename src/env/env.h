@@ -2,7 +2,7 @@
 // Product code never calls open/read/write directly, so tests can substitute an Env that
 // keeps files in memory and can drop everything not yet synced (NewMemEnv below).
 //
-// Safety contract of the POSIX Env (docs/formats.md, "Safe writes"):
+// Safety contract of the POSIX Env (docs/cli.md, "Outputs, inputs, locks and key files"):
 // - inputs are regular files only: a FIFO, device or directory is refused (Unsupported) without blocking;
 // - nothing is ever written through a symbolic link: outputs are built in a fresh, unpredictably named
 //   temporary file next to the target (O_CREAT|O_EXCL|O_NOFOLLOW), whose mode is set on the descriptor
