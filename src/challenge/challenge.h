@@ -66,7 +66,7 @@ struct KeyFile {
 };
 // Writes a new key file, mode 0600 from its first byte; an existing file at path is replaced only if asked.
 Status WriteKeyFile(Env* env, const std::string& path, const KeyFile& k, bool replace = false);
-// Reads a key file, warning on stderr when its mode lets others read it (ReadSecretFileToString).
+// Reads a key file, warning on stderr when its mode lets others read it (WarnIfUnprotectedKey).
 Status ReadKeyFile(Env* env, const std::string& path, KeyFile* out);
 
 }  // namespace pot::challenge

@@ -15,7 +15,7 @@ Status WriteKeyFile(Env* env, const std::string& path, const KeyFile& k, bool re
 
 Status ReadKeyFile(Env* env, const std::string& path, KeyFile* out) {
   std::string text;
-  POT_RETURN_IF_ERROR(ReadSecretFileToString(env, path, &text));
+  POT_RETURN_IF_ERROR(ReadFileToString(env, path, &text));
   auto j = nlohmann::json::parse(text, nullptr, false);
   auto bad = [&](const std::string& what) { return Status::Corruption(path + ": not a pot key file (" + what + ")"); };
   if (j.is_discarded() || !j.is_object()) return bad("not JSON");
@@ -36,6 +36,7 @@ Status ReadKeyFile(Env* env, const std::string& path, KeyFile* out) {
   if (Commit(k.key, k.family, k.n_max) != k.commitment) {
     return Status::Corruption(path + ": the key does not match the commitment stored with it");
   }
+  WarnIfUnprotectedKey(env, path);  // a file that is not a key holds no secret to warn about
   *out = std::move(k);
   return Status::OK();
 }

@@ -268,9 +268,6 @@ int RunVerify(const Args& args) {
                  static_cast<unsigned long long>(options.test.n_max));
     options.test.n_max = ref_file->header.n;
   }
-  if (fresh_key) {
-    std::fprintf(stderr, "commitment %s (key in %s/run.key)\n", ToHex(key.commitment).c_str(), run_dir.c_str());
-  }
   // The transcript header names both models by their weight manifests.
   evidence::Header header = MakeHeader(options, key, result.ref_vocab_sha256);
   if (ref_file) {
@@ -289,7 +286,10 @@ int RunVerify(const Args& args) {
   std::vector<std::string> done;
   std::unique_ptr<journal::Journal> transcript;
   // The fresh key is written last, just before the transcript that commits to it (mode 0600, never over a file).
-  if (s.ok() && fresh_key) s = challenge::WriteKeyFile(env, run_dir + "/run.key", key);
+  if (s.ok() && fresh_key) {
+    s = challenge::WriteKeyFile(env, run_dir + "/run.key", key);
+    if (s.ok()) std::fprintf(stderr, "commitment %s (key in %s/run.key)\n", ToHex(key.commitment).c_str(), run_dir.c_str());
+  }
   if (s.ok()) {
     s = journal::Journal::Open(env, transcript_path, lines[0],
                                [](const std::string& line) { return json::parse(line, nullptr, false).is_object(); },

@@ -93,10 +93,10 @@ void DropUnsyncedData(Env* mem_env);  // mem_env must come from NewMemEnv
 
 // Reads a whole (small) file.
 Status ReadFileToString(Env* env, const std::string& path, std::string* out);
-// Reads a whole file that holds a secret (a private or challenge key). Like ssh with an "UNPROTECTED
-// PRIVATE KEY FILE", prints one warning line on stderr when its mode lets group or others read or
-// write it; the file is still read (docs/cli.md, "Key files").
-Status ReadSecretFileToString(Env* env, const std::string& path, std::string* out);
+// For a file just read as a secret key (private or challenge key): like ssh's "UNPROTECTED PRIVATE KEY
+// FILE", prints one warning line on stderr when its mode lets group or others in. Only a warning: the
+// key is used all the same (docs/cli.md, "Outputs, inputs, locks and key files").
+void WarnIfUnprotectedKey(Env* env, const std::string& path);
 
 // How WriteFileAtomically treats its target.
 struct WriteOptions {

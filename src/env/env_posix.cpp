@@ -303,8 +303,7 @@ Status ReadFileToString(Env* env, const std::string& path, std::string* out) {
   return Status::OK();
 }
 
-Status ReadSecretFileToString(Env* env, const std::string& path, std::string* out) {
-  POT_RETURN_IF_ERROR(ReadFileToString(env, path, out));
+void WarnIfUnprotectedKey(Env* env, const std::string& path) {
   unsigned mode = 0;
   if (env->GetPermissions(path, &mode).ok() && (mode & 077) != 0) {
     std::fprintf(stderr,
@@ -312,7 +311,6 @@ Status ReadSecretFileToString(Env* env, const std::string& path, std::string* ou
                  "others may read the key (chmod 600 '%s')\n",
                  mode, path.c_str(), path.c_str());
   }
-  return Status::OK();
 }
 
 Status WriteFileAtomically(Env* env, const std::string& path, std::string_view data, const WriteOptions& options) {
