@@ -59,7 +59,10 @@ int RunHash(const Args& args) {
   const auto out = args.Get("o"), statement = args.Get("statement");
   Status s;
   if (out) s = CheckOutputPath(Env::Default(), *out, {model}, args.Has("force"));
-  if (s.ok() && statement) s = CheckOutputPath(Env::Default(), *statement, {model, out.value_or("")}, args.Has("force"));
+  if (s.ok() && statement) s = CheckOutputPath(Env::Default(), *statement, {model}, args.Has("force"));
+  if (s.ok() && out && statement && (*out == *statement || Env::Default()->SameFile(*out, *statement))) {
+    s = Status::InvalidArgument("-o and --statement name the same file");
+  }
   if (!s.ok()) return ReportError(s);
   manifest::Manifest m;
   const auto start = std::chrono::steady_clock::now();
