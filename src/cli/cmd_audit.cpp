@@ -90,13 +90,8 @@ int RunAudit(const Args& args) {
 int RunReport(const Args& args) {
   auto out = args.Get("o");
   if (args.positionals().size() != 1 || !out) return ReportError(Status::InvalidArgument("report needs BUNDLE -o OUT.html"));
-  std::vector<std::string> inputs = {args.positionals()[0], args.Get("cand").value_or(""),
-                                     args.Get("reference").value_or(""), args.Get("trust").value_or(""),
-                                     args.Get("corpus").value_or("")};
-  if (auto models = args.Get("models")) {
-    inputs.push_back(models->substr(0, models->find(',')));
-    if (models->find(',') != std::string::npos) inputs.push_back(models->substr(models->find(',') + 1));
-  }
+  auto inputs = InputsOf(args, {"models", "cand", "reference", "trust", "corpus"});
+  inputs.push_back(args.positionals()[0]);
   Status s = CheckOutputPath(Env::Default(), *out, inputs, args.Has("force"));
   if (!s.ok()) return ReportError(s);
   audit::Report report;

@@ -58,7 +58,7 @@ int Commit(const Args& args) {
   challenge::KeyFile k;
   Status s = args.GetU64("n", 0, &k.n_max);
   if (s.ok() && k.n_max == 0) s = Status::InvalidArgument("-n must be at least 1");
-  if (s.ok()) s = CheckOutputPath(env, *out, {args.Get("corpus").value_or("")}, args.Has("force"));
+  if (s.ok()) s = CheckOutputPath(env, *out, InputsOf(args, {"corpus"}), args.Has("force"));
   if (s.ok()) s = challenge::ResolveFamily(env, *family_name, args.Get("corpus").value_or(""),
                                            args.Get("run-id").value_or(""), &k.family);
   if (s.ok()) s = RandomBytes(challenge::kKeyBytes, &k.key);

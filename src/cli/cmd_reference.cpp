@@ -44,7 +44,9 @@ int Build(const Args& args) {
   o.context.n_threads = static_cast<int>(threads);
   // A finished file is replaced only with --force; an unfinished build (its journal present) is resumed.
   const bool resuming = env->FileExists(o.out_path + ".journal");
-  s = CheckOutputPath(env, o.out_path, {o.model_path, *key_path, *sign_path, o.corpus_path}, args.Has("force") || resuming);
+  auto inputs = InputsOf(args, {"key", "sign", "corpus"});
+  inputs.push_back(o.model_path);
+  s = CheckOutputPath(env, o.out_path, inputs, args.Has("force") || resuming);
   if (!s.ok()) return ReportError(s);
   s = challenge::ReadKeyFile(env, *key_path, &o.key);
   if (s.ok()) s = ReadSigningKey(env, *sign_path, &o.signer);

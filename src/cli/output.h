@@ -18,6 +18,10 @@ OptionSpec ForceOption();
 // Checks out against the policy; inputs are the files the command reads (empty or absent ones are skipped).
 Status CheckOutputPath(Env* env, const std::string& out, const std::vector<std::string>& inputs, bool force);
 
+// The files named by the given options, for CheckOutputPath: each value, and a comma list's parts too
+// (--models REF.gguf,CAND.gguf).
+std::vector<std::string> InputsOf(const Args& args, const std::vector<std::string>& options);
+
 // How a checked output is written: mode (0600 for secrets), replacing an existing file only with --force.
 WriteOptions OutputWrite(const Args& args, unsigned mode = 0644);
 

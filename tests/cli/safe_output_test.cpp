@@ -135,6 +135,10 @@ TEST(SafeOutput, AnOutputThatIsAnInputIsRefusedEvenWithForce) {
   test::WriteBytes(bundle, "{\"signed\": \"bundle\"}");
   ExpectRefused(RunPot("report " + bundle + " -o " + bundle), 2, "is the input");
   ExpectRefused(RunPot("report --force " + bundle + " -o " + bundle), 2, "is the input");
+  ExpectRefused(RunPot("report --force " + bundle + " --models " + Member("base") + "," + model + " -o " + model), 2,
+                "is the input");
+  ExpectRefused(RunPot("reference build " + model + " --key " + bundle + " --sign " + bundle + " -n 1 -o " + bundle), 2,
+                "is the input");
   EXPECT_EQ(test::Slurp(bundle), "{\"signed\": \"bundle\"}");
 }
 
