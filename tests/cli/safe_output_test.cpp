@@ -198,7 +198,7 @@ TEST(SafeOutput, AKeyOthersCanReadIsWarnedAbout) {
 class RunDir : public ::testing::Test {
  protected:
   std::string Verify(const std::string& extra) const {
-    return "verify --quiet --mode quick --ref " + Member("base") + " --cand " + Member("sibling") + " " + extra;
+    return "verify --quiet --mode quick --ref " + Member("base") + " --cand " + Member("base-copy") + " " + extra;
   }
   test::TempDir dir_;
 };
