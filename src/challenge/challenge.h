@@ -64,7 +64,9 @@ struct KeyFile {
   uint64_t n_max = 0;
   Digest commitment{};
 };
-Status WriteKeyFile(Env* env, const std::string& path, const KeyFile& k);
+// Writes a new key file, mode 0600 from its first byte; an existing file at path is replaced only if asked.
+Status WriteKeyFile(Env* env, const std::string& path, const KeyFile& k, bool replace = false);
+// Reads a key file, warning on stderr when its mode lets others read it (WarnIfUnprotectedKey).
 Status ReadKeyFile(Env* env, const std::string& path, KeyFile* out);
 
 }  // namespace pot::challenge

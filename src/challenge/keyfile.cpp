@@ -6,12 +6,12 @@
 
 namespace pot::challenge {
 
-Status WriteKeyFile(Env* env, const std::string& path, const KeyFile& k) {
+Status WriteKeyFile(Env* env, const std::string& path, const KeyFile& k, bool replace) {
   nlohmann::ordered_json j = {{"format", "pot.challenge-key"}, {"version", 1},
                               {"key_hex", ToHex(reinterpret_cast<const uint8_t*>(k.key.data()), k.key.size())},
                               {"family", k.family.name}, {"params", k.family.params}, {"n_max", k.n_max},
                               {"commitment", ToHex(k.commitment)}};
-  return WriteFileAtomically(env, path, j.dump(2) + "\n", 0600);
+  return WriteFileAtomically(env, path, j.dump(2) + "\n", WriteOptions{.mode = 0600, .replace = replace});
 }
 
 Status ReadKeyFile(Env* env, const std::string& path, KeyFile* out) {
@@ -37,6 +37,7 @@ Status ReadKeyFile(Env* env, const std::string& path, KeyFile* out) {
   if (Commit(k.key, k.family, k.n_max) != k.commitment) {
     return Status::Corruption(path + ": the key does not match the commitment stored with it");
   }
+  WarnIfUnprotectedKey(env, path);  // a file that is not a key holds no secret to warn about
   *out = std::move(k);
   return Status::OK();
 }

@@ -3,6 +3,7 @@
 
 #include "audit/audit.h"
 #include "cli/cli.h"
+#include "cli/output.h"
 #include "crypto/ed25519.h"
 #include "engine/engine.h"
 #include "report/report.h"
@@ -17,14 +18,13 @@ int RunKeygen(const Args& args) {
   auto out = args.Get("o");
   if (!out || !args.positionals().empty()) return ReportError(Status::InvalidArgument("keygen needs -o KEYFILE"));
   Env* env = Env::Default();
-  const std::string pub = *out + ".pub";
-  if (env->FileExists(*out) || env->FileExists(pub)) {
-    return ReportError(Status::InvalidArgument(*out + " or " + pub + " exists; pot never overwrites a key"));
-  }
   SigningKey key;
-  Status s = GenerateSigningKey(&key);
-  if (s.ok()) s = WriteFileAtomically(env, *out, key.private_pem, 0600);
-  if (s.ok()) s = WriteFileAtomically(env, pub, PublicKeyPem(key.public_raw));
+  const std::string pub = *out + ".pub";
+  Status s = CheckOutputPath(env, *out, {}, args.Has("force"));
+  if (s.ok()) s = CheckOutputPath(env, pub, {}, args.Has("force"));
+  if (s.ok()) s = GenerateSigningKey(&key);
+  if (s.ok()) s = WriteFileAtomically(env, *out, key.private_pem, OutputWrite(args, 0600));
+  if (s.ok()) s = WriteFileAtomically(env, pub, PublicKeyPem(key.public_raw), OutputWrite(args));
   if (!s.ok()) return ReportError(s);
   std::printf("key id %s\n", KeyId(key.public_raw).c_str());
   std::fprintf(stderr, "private key %s (mode 0600), public key %s: give auditors the .pub\n", out->c_str(), pub.c_str());
@@ -98,10 +98,14 @@ int RunAudit(const Args& args) {
 int RunReport(const Args& args) {
   auto out = args.Get("o");
   if (args.positionals().size() != 1 || !out) return ReportError(Status::InvalidArgument("report needs BUNDLE -o OUT.html"));
+  auto inputs = InputsOf(args, {"models", "cand", "reference", "trust", "corpus"});
+  inputs.push_back(args.positionals()[0]);
+  Status s = CheckOutputPath(Env::Default(), *out, inputs, args.Has("force"));
+  if (!s.ok()) return ReportError(s);
   audit::Report report;
-  Status s = AuditFromArgs(args, &report);
+  s = AuditFromArgs(args, &report);
   if (s.ok() && !report.transcript.finished) s = Status::Corruption(args.positionals()[0] + ": no readable verdict to report");
-  if (s.ok()) s = WriteFileAtomically(Env::Default(), *out, report::RenderHtml(report, args.positionals()[0]));
+  if (s.ok()) s = WriteFileAtomically(Env::Default(), *out, report::RenderHtml(report, args.positionals()[0]), OutputWrite(args));
   if (!s.ok()) return ReportError(s);
   std::printf("%s: %s, audit %s\n", out->c_str(), stats::DecisionName(report.transcript.outcome.decision),
               report.passed() ? "passed" : "FAILED");
@@ -128,13 +132,14 @@ std::vector<OptionSpec> AuditOptions() {
 CommandSpec ReportCommand() {
   auto options = AuditOptions();
   options.push_back({"o", true, "the HTML file to write", 'o'});
+  options.push_back(ForceOption());
   return {"report", "render an audited evidence bundle as one self-contained HTML page (verdict, plot, scores)",
           "BUNDLE -o report.html [--trust PUBKEY] [--models REF.gguf,CAND.gguf]", options, RunReport};
 }
 
 CommandSpec KeygenCommand() {
   return {"keygen", "make an Ed25519 signing key for evidence bundles (KEYFILE, mode 0600, and KEYFILE.pub)",
-          "-o KEYFILE", {{"o", true, "where to write the private key", 'o'}}, RunKeygen};
+          "-o KEYFILE [--force]", {{"o", true, "where to write the private key", 'o'}, ForceOption()}, RunKeygen};
 }
 
 CommandSpec AuditCommand() {

@@ -3,6 +3,7 @@
 
 #include "challenge/challenge.h"
 #include "cli/cli.h"
+#include "cli/output.h"
 #include "crypto/hmac.h"
 #include "text/text.h"
 
@@ -58,13 +59,13 @@ int Commit(const Args& args) {
   challenge::KeyFile k;
   Status s = args.GetU64("n", 0, &k.n_max);
   if (s.ok() && k.n_max == 0) s = Status::InvalidArgument("-n must be at least 1");
-  if (s.ok() && env->FileExists(*out)) s = Status::InvalidArgument(*out + " exists; pot never overwrites a key");
+  if (s.ok()) s = CheckOutputPath(env, *out, InputsOf(args, {"corpus"}), args.Has("force"));
   if (s.ok()) s = challenge::ResolveFamily(env, *family_name, args.Get("corpus").value_or(""),
                                            args.Get("run-id").value_or(""), &k.family);
   if (s.ok()) s = RandomBytes(challenge::kKeyBytes, &k.key);
   if (!s.ok()) return ReportError(s);
   k.commitment = challenge::Commit(k.key, k.family, k.n_max);
-  s = challenge::WriteKeyFile(env, *out, k);
+  s = challenge::WriteKeyFile(env, *out, k, args.Has("force"));
   if (!s.ok()) return ReportError(s);
   if (args.Has("json")) {
     json j = {{"commitment", ToHex(k.commitment)}, {"family", k.family.name}, {"params", k.family.params},
@@ -161,13 +162,14 @@ int RunChallenge(const Args& args) {
 CommandSpec ChallengeCommand() {
   return {"challenge",
           "commit to secret-key challenges, reveal the key, check a commitment, list the challenges",
-          "commit --family F -n N_MAX -o KEYFILE [--corpus FILE | --run-id ID]\n"
+          "commit --family F -n N_MAX -o KEYFILE [--corpus FILE | --run-id ID] [--force]\n"
           "       pot challenge reveal KEYFILE\n"
           "       pot challenge verify --commitment HEX (--key KEYFILE | --key-hex HEX --family F -n N_MAX)\n"
           "       pot challenge list (--key KEYFILE | --key-hex HEX --family F) [-n N] [--json]",
           {{"family", true, "templates | corpus | legacy"},
            {"n", true, "number of challenges (commit: the most a run may use)", 'n'},
            {"o", true, "key file to create (commit)", 'o'},
+           ForceOption(),
            {"key", true, "key file made by commit"},
            {"key-hex", true, "the revealed key as 64 hex digits"},
            {"corpus", true, "prompt file for the corpus family (one per line, or .jsonl with \"prompt\")"},

@@ -20,7 +20,9 @@ std::vector<std::string> SplitComma(const std::string& s) {
 }
 
 int RunForge(const Args& args) {
-  if (args.positionals().size() != 1) return ReportError(Status::InvalidArgument("forge needs exactly one DIR"));
+  if (args.positionals().size() != 1 || args.positionals()[0].empty()) {
+    return ReportError(Status::InvalidArgument("forge needs exactly one DIR"));
+  }
   forge::Options o;
   o.out_dir = args.positionals()[0];
   uint64_t steps = 0;

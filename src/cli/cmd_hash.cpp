@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/output.h"
 #include "cli/progress.h"
 #include "crypto/hmac.h"
 #include "manifest/manifest.h"
@@ -53,15 +54,23 @@ int Check(const Args& args) {
 int RunHash(const Args& args) {
   if (args.Has("check")) return Check(args);
   if (args.positionals().size() != 1) return ReportError(Status::InvalidArgument("hash needs exactly one MODEL.gguf"));
-  const auto statement = args.Get("statement");
+  const std::string& model = args.positionals()[0];
+  const auto out = args.Get("o"), statement = args.Get("statement");
+  Status s;
+  if (out) s = CheckOutputPath(Env::Default(), *out, {model}, args.Has("force"));
+  if (s.ok() && statement) s = CheckOutputPath(Env::Default(), *statement, {model}, args.Has("force"));
+  if (s.ok() && out && statement && (*out == *statement || Env::Default()->SameFile(*out, *statement))) {
+    s = Status::InvalidArgument("-o and --statement name the same file");
+  }
+  if (!s.ok()) return ReportError(s);
   manifest::Manifest m;
   const auto start = std::chrono::steady_clock::now();
-  Status s = Hash(args, args.positionals()[0], statement.has_value(), &m);
+  s = Hash(args, model, statement.has_value(), &m);
   if (!s.ok()) return ReportError(s);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string text = manifest::ToJson(m);
-  if (auto out = args.Get("o")) s = WriteFileAtomically(Env::Default(), *out, text);
-  if (s.ok() && statement) s = WriteFileAtomically(Env::Default(), *statement, manifest::InTotoStatement(m));
+  if (out) s = WriteFileAtomically(Env::Default(), *out, text, OutputWrite(args));
+  if (s.ok() && statement) s = WriteFileAtomically(Env::Default(), *statement, manifest::InTotoStatement(m), OutputWrite(args));
   if (!s.ok()) return ReportError(s);
   if (args.Has("json")) {
     std::printf("%s", text.c_str());
@@ -134,10 +143,11 @@ int RunProof(const Args& args) {
 CommandSpec HashCommand() {
   return {"hash",
           "per-tensor SHA-256 Merkle commitment of a GGUF model's weights (a manifest); --check compares",
-          "MODEL.gguf [-o MANIFEST] [--statement FILE] [--json]\n       pot hash --check MANIFEST MODEL.gguf",
+          "MODEL.gguf [-o MANIFEST] [--statement FILE] [--force] [--json]\n       pot hash --check MANIFEST MODEL.gguf",
           {{"o", true, "write the manifest (JSON) to this file", 'o'},
            {"json", false, "print the manifest (or, with --check, the comparison) as JSON"},
            {"statement", true, "also hash the whole file and write an in-toto Statement"},
+           ForceOption(),
            {"check", true, "compare MODEL with this manifest: exit 0 match, 1 mismatch"},
            {"weights-only", false, "with --check: ignore metadata changes"},
            {"threads", true, "hashing threads (default: all cores)"},

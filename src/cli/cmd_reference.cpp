@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/output.h"
 #include "cli/progress.h"
 #include "evidence/transcript.h"
 #include "manifest/manifest.h"
@@ -43,10 +44,12 @@ int Build(const Args& args) {
   o.tail_samples = static_cast<int>(samples);
   o.continuation_tokens = static_cast<int>(tokens);
   o.topk = static_cast<int>(topk);
-  // A finished file is never overwritten; an unfinished build (its journal present) is resumed.
-  if (env->FileExists(o.out_path) && !env->FileExists(o.out_path + ".journal")) {
-    return ReportError(Status::InvalidArgument(o.out_path + " exists; pot never overwrites a reference file"));
-  }
+  // A finished file is replaced only with --force; an unfinished build (its journal present) is resumed.
+  const bool resuming = env->FileExists(o.out_path + ".journal");
+  auto inputs = InputsOf(args, {"key", "sign", "corpus"});
+  inputs.push_back(o.model_path);
+  s = CheckOutputPath(env, o.out_path, inputs, args.Has("force") || resuming);
+  if (!s.ok()) return ReportError(s);
   s = challenge::ReadKeyFile(env, *key_path, &o.key);
   if (s.ok()) s = ReadSigningKey(env, *sign_path, &o.signer);
   if (s.ok() && o.n > o.key.n_max) {
@@ -175,12 +178,13 @@ int RunReference(const Args& args) {
 CommandSpec ReferenceCommand() {
   return {"reference",
           "build a signed reference file from the reference model alone, so verify loads only the candidate",
-          "build MODEL --key KEYFILE --sign SIGNKEY -n N -o REF.potref [--tokens K] [--topk K] [--samples S]\n"
+          "build MODEL --key KEYFILE --sign SIGNKEY -n N -o REF.potref [--tokens K] [--topk K] [--samples S] [--force]\n"
           "       pot reference info REF.potref [--trust PUBKEY] [--model A.gguf [--key KEYFILE] [--sample N]] [--json]",
           {{"key", true, "challenge key file from 'pot challenge commit' (info --model: also check the tail draws)"},
            {"sign", true, "Ed25519 signing key (pot keygen)"},
            {"n", true, "challenges to store (at most the key's n_max)", 'n'},
            {"o", true, "the reference file to write", 'o'},
+           ForceOption(),
            {"tokens", true, "continuation tokens the reference generates per challenge (default 0, as verify)"},
            {"topk", true, "the reference's most likely tokens kept per position (default 4, at most 20)"},
            {"samples", true, "tokens drawn from the rest of its distribution per position (default 4; 0: score is a lower bound)"},

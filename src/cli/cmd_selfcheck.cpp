@@ -56,6 +56,7 @@ int RunSelfcheck(const Args& args) {
   const std::string method = args.Get("method").value_or("streaming");
   if (s.ok() && method != "streaming" && method != "stored") s = Status::InvalidArgument("--method is streaming or stored");
   const auto journal_dir = args.Get("journal");
+  if (s.ok() && journal_dir && journal_dir->empty()) s = Status::InvalidArgument("--journal needs a directory");
   if (s.ok() && journal_dir && method == "stored") {
     s = Status::InvalidArgument("the stored method keeps its references in memory and cannot journal");
   }

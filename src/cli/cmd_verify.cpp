@@ -25,21 +25,51 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-// The key the run's challenges come from: the user's key file, or a fresh one committed now and kept in
-// the run directory (mode 0600) for the reveal.
-// A rerun into the same RUNDIR without --key resumes with the key the first attempt made.
-Status ResolveKey(const Args& args, Env* env, const std::string& run_dir, uint64_t n_max, challenge::KeyFile* key,
-                  bool* fresh) {
-  *fresh = false;
+// The key the run would use before its directory is looked at: the user's key file, or a fresh key made
+// in memory (committed to now; written to RUNDIR/run.key only once every check has passed).
+Status ReadOrMakeKey(const Args& args, Env* env, uint64_t n_max, challenge::KeyFile* key) {
   if (auto path = args.Get("key")) return challenge::ReadKeyFile(env, *path, key);
-  if (env->FileExists(run_dir + "/run.key")) return challenge::ReadKeyFile(env, run_dir + "/run.key", key);
-  *fresh = true;
   POT_RETURN_IF_ERROR(challenge::ResolveFamily(env, args.Get("family").value_or("templates"),
                                                args.Get("corpus").value_or(""), "", &key->family));
   POT_RETURN_IF_ERROR(RandomBytes(challenge::kKeyBytes, &key->key));
   key->n_max = n_max;
   key->commitment = challenge::Commit(key->key, key->family, key->n_max);
-  return challenge::WriteKeyFile(env, run_dir + "/run.key", *key);
+  return Status::OK();
+}
+
+// The key the run's challenges come from, decided under the run directory's lock (docs/formats.md,
+// "Verify run directory"): --key FILE; else RUNDIR/run.key, adopted only when RUNDIR/transcript.jsonl
+// exists and commits to it (a rerun resumes with the key its first attempt made); else, in a directory
+// with neither, the fresh key (*fresh). Any other state is refused, and nothing is written.
+Status ResolveKey(const Args& args, Env* env, const std::string& run_dir, challenge::KeyFile* key, bool* fresh) {
+  *fresh = false;
+  if (args.Has("key")) return Status::OK();
+  const std::string key_path = run_dir + "/run.key", transcript_path = run_dir + "/transcript.jsonl";
+  const bool has_key = env->FileExists(key_path), has_transcript = env->FileExists(transcript_path);
+  if (!has_key && !has_transcript) {
+    *fresh = true;
+    return Status::OK();
+  }
+  if (!has_key) {
+    return Status::InvalidArgument(transcript_path + " was made with a key that is not in " + run_dir +
+                                   ": pass that --key, or use another -o");
+  }
+  if (!has_transcript) {
+    return Status::InvalidArgument(key_path + " was not made by a pot run in " + run_dir +
+                                   " (no transcript commits to it): pass --key, or remove it");
+  }
+  challenge::KeyFile stored;
+  std::string text;
+  evidence::Transcript started;
+  POT_RETURN_IF_ERROR(challenge::ReadKeyFile(env, key_path, &stored));
+  POT_RETURN_IF_ERROR(ReadFileToString(env, transcript_path, &text));
+  POT_RETURN_IF_ERROR(evidence::ParseTranscript({text.substr(0, text.find('\n'))}, &started).WithContext(transcript_path));
+  if (started.header.commitment != ToHex(stored.commitment)) {
+    return Status::InvalidArgument(key_path + " is not the key " + transcript_path +
+                                   " commits to: pass the run's --key, or use another -o");
+  }
+  *key = std::move(stored);
+  return Status::OK();
 }
 
 Status TestParams(const Args& args, stats::TestParams* p) {
@@ -92,11 +122,27 @@ Status Options(const Args& args, verify::Options* o) {
   return Status::OK();
 }
 
-std::string DefaultRunDir() {
+// pot-verify-TIME-RANDOM, created exclusively: two runs started in the same second never share it.
+Status CreateDefaultRunDir(Env* env, std::string* run_dir) {
   char stamp[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
-  return std::string("pot-verify-") + stamp;
+  std::string suffix;
+  POT_RETURN_IF_ERROR(RandomBytes(4, &suffix));
+  *run_dir = std::string("pot-verify-") + stamp + "-" + HexOf(suffix);
+  return env->CreateDir(*run_dir);
+}
+
+// Creates the run directory (-o RUNDIR may exist already) and takes its lock, RUNDIR/run.lock, for the
+// whole run: a second pot run into it is refused with "in use by pid N".
+Status OpenRunDir(const Args& args, Env* env, std::string* run_dir, std::unique_ptr<FileLock>* lock) {
+  if (auto o = args.Get("o")) {
+    *run_dir = *o;
+    POT_RETURN_IF_ERROR(env->CreateDirs(*run_dir));
+  } else {
+    POT_RETURN_IF_ERROR(CreateDefaultRunDir(env, run_dir));
+  }
+  return env->LockFile(*run_dir + "/run.lock", lock).WithContext(*run_dir);
 }
 
 // The model's files, digests and manifest roots for the transcript header, with a progress bar.
@@ -196,6 +242,7 @@ int RunVerify(const Args& args) {
   Env* env = Env::Default();
   verify::Options options;
   Status s = Options(args, &options);
+  if (s.ok() && args.Get("o") && args.Get("o")->empty()) s = Status::InvalidArgument("-o needs a run directory");
   if (!s.ok()) return ReportError(s);
   // Refuse incomparable models before any key is made or directory written.
   verify::Result result;
@@ -213,14 +260,22 @@ int RunVerify(const Args& args) {
     s = ReadSigningKey(env, *path, &*signer);
     if (!s.ok()) return ReportError(s);
   }
-  const std::string run_dir = args.Get("o").value_or(DefaultRunDir());
-  const std::string transcript_path = run_dir + "/transcript.jsonl";
-  s = env->CreateDirs(run_dir);
+  // Every input (key file, corpus) is checked before the run directory is created or locked.
   challenge::KeyFile key;
-  bool fresh_key = false;
-  if (s.ok()) s = ResolveKey(args, env, run_dir, options.test.n_max, &key, &fresh_key);
+  s = ReadOrMakeKey(args, env, options.test.n_max, &key);
   if (s.ok() && ref_file) s = CheckKeyOpensReference(key, ref_file->header);
+  std::unique_ptr<challenge::Generator> gen;
+  auto make_generator = [&] { return challenge::NewGenerator(env, key.key, key.family, args.Get("corpus").value_or(""), &gen); };
+  if (s.ok()) s = make_generator();
   if (!s.ok()) return ReportError(s);
+  std::string run_dir;
+  std::unique_ptr<FileLock> run_lock;
+  bool fresh_key = false;
+  s = OpenRunDir(args, env, &run_dir, &run_lock);
+  if (s.ok()) s = ResolveKey(args, env, run_dir, &key, &fresh_key);
+  if (s.ok() && !fresh_key && !args.Has("key")) s = make_generator();  // the adopted run.key
+  if (!s.ok()) return ReportError(s);
+  const std::string transcript_path = run_dir + "/transcript.jsonl";
   // The commitment covers challenges 0..n_max-1 only; a reference file, its first n.
   options.test.n_max = std::min(options.test.n_max, key.n_max);
   if (ref_file && ref_file->header.n < options.test.n_max) {
@@ -228,12 +283,6 @@ int RunVerify(const Args& args) {
                  static_cast<unsigned long long>(ref_file->header.n), static_cast<unsigned long long>(ref_file->header.n),
                  static_cast<unsigned long long>(options.test.n_max));
     options.test.n_max = ref_file->header.n;
-  }
-  std::unique_ptr<challenge::Generator> gen;
-  s = challenge::NewGenerator(env, key.key, key.family, args.Get("corpus").value_or(""), &gen);
-  if (!s.ok()) return ReportError(s);
-  if (fresh_key) {
-    std::fprintf(stderr, "commitment %s (key in %s/run.key)\n", ToHex(key.commitment).c_str(), run_dir.c_str());
   }
   // The transcript header names both models by their weight manifests.
   evidence::Header header = MakeHeader(options, key, result.ref_vocab_sha256);
@@ -253,6 +302,11 @@ int RunVerify(const Args& args) {
   std::vector<std::string> lines = {evidence::HeaderLine(header)};
   std::vector<std::string> done;
   std::unique_ptr<journal::Journal> transcript;
+  // The fresh key is written last, just before the transcript that commits to it (mode 0600, never over a file).
+  if (s.ok() && fresh_key) {
+    s = challenge::WriteKeyFile(env, run_dir + "/run.key", key);
+    if (s.ok()) std::fprintf(stderr, "commitment %s (key in %s/run.key)\n", ToHex(key.commitment).c_str(), run_dir.c_str());
+  }
   if (s.ok()) {
     s = journal::Journal::Open(env, transcript_path, lines[0],
                                [](const std::string& line) { return json::parse(line, nullptr, false).is_object(); },
@@ -387,7 +441,7 @@ CommandSpec VerifyCommand() {
            {"key", true, "challenge key file from 'pot challenge commit' (default: a fresh key for this run)"},
            {"family", true, "with a fresh key: challenge family (default templates)"},
            {"corpus", true, "corpus file for the corpus family"},
-           {"o", true, "run directory for the key, transcript, result and bundle (default pot-verify-TIME)", 'o'},
+           {"o", true, "run directory for the key, transcript, result and bundle (default pot-verify-TIME-RANDOM)", 'o'},
            {"sign", true, "sign an evidence bundle with this Ed25519 key (pot keygen) into RUNDIR/bundle.json"},
            {"alpha", true, "override the preset's alpha (false DIFFERENT rate)"},
            {"beta", true, "override the preset's beta (false SAME rate)"},

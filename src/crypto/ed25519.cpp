@@ -62,7 +62,9 @@ Status GenerateSigningKey(SigningKey* out) {
 Status ReadSigningKey(Env* env, const std::string& path, SigningKey* out) {
   std::string pem;
   POT_RETURN_IF_ERROR(ReadFileToString(env, path, &pem));
-  return FromPrivatePem(pem, path, out);
+  POT_RETURN_IF_ERROR(FromPrivatePem(pem, path, out));
+  WarnIfUnprotectedKey(env, path);  // a file that is not a key holds no secret to warn about
+  return Status::OK();
 }
 
 Status ReadPublicKey(Env* env, const std::string& path, std::string* public_raw) {

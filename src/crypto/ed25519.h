@@ -16,7 +16,8 @@ struct SigningKey {
 };
 
 Status GenerateSigningKey(SigningKey* out);
-// Reads a private key file (PKCS#8 PEM, Ed25519 only) and derives its public key.
+// Reads a private key file (PKCS#8 PEM, Ed25519 only) and derives its public key; warns on stderr when
+// the file's mode lets others read it (WarnIfUnprotectedKey).
 Status ReadSigningKey(Env* env, const std::string& path, SigningKey* out);
 // Reads a public key: a PEM file (SubjectPublicKeyInfo, as `pot keygen` writes KEY.pub).
 Status ReadPublicKey(Env* env, const std::string& path, std::string* public_raw);

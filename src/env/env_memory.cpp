@@ -1,10 +1,15 @@
 // An Env that keeps every file in memory, after LevelDB's memenv. Used by the fuzzer (no disk I/O per input)
 // and by tests that need to see exactly what reached "stable storage": each file remembers how many of its
 // bytes were covered by the last Sync, and DropUnsyncedData() throws the rest away as a power cut would.
+// Paths are plain strings (no links, no normalisation); directories are names only, and locks a set of
+// held paths in this process.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "env/env.h"
 
@@ -14,6 +19,7 @@ namespace {
 struct MemFile {
   std::string data;
   size_t synced = 0;
+  unsigned mode = 0644;
 };
 
 class MemRandomAccessFile final : public RandomAccessFile {
@@ -44,10 +50,27 @@ class MemEnv final : public Env {
     return Status::OK();
   }
 
-  Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out, unsigned) override {
+  Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out, unsigned mode) override {
     std::lock_guard lock(mu_);
     auto file = std::make_shared<MemFile>();
+    file->mode = mode;
     files_[path] = file;
+    *out = std::make_unique<Writer>(this, std::move(file));
+    return Status::OK();
+  }
+
+  Status NewTempFile(const std::string& target, unsigned mode, std::string* temp_path,
+                     std::unique_ptr<WritableFile>* out) override {
+    if (target.empty()) return Status::InvalidArgument("an empty file name");
+    std::lock_guard lock(mu_);
+    std::string tmp;
+    do {
+      tmp = target + "." + std::to_string(++temp_counter_) + ".tmp";
+    } while (files_.count(tmp) != 0);
+    auto file = std::make_shared<MemFile>();
+    file->mode = mode;
+    files_[tmp] = file;
+    *temp_path = tmp;
     *out = std::make_unique<Writer>(this, std::move(file));
     return Status::OK();
   }
@@ -62,11 +85,13 @@ class MemEnv final : public Env {
 
   Status RenameFile(const std::string& from, const std::string& to) override {
     std::lock_guard lock(mu_);
-    auto it = files_.find(from);
-    if (it == files_.end()) return Status::NotFound("rename " + from + ": No such file or directory");
-    files_[to] = it->second;
-    files_.erase(it);
-    return Status::OK();
+    return RenameLocked(from, to);
+  }
+
+  Status RenameNoReplace(const std::string& from, const std::string& to) override {
+    std::lock_guard lock(mu_);
+    if (ExistsLocked(to)) return Status::InvalidArgument(to + " exists; not replaced");
+    return RenameLocked(from, to);
   }
 
   Status RemoveFile(const std::string& path) override {
@@ -75,11 +100,44 @@ class MemEnv final : public Env {
     return Status::OK();
   }
 
-  Status CreateDirs(const std::string&) override { return Status::OK(); }
+  Status CreateDirs(const std::string& path) override {
+    std::lock_guard lock(mu_);
+    dirs_.insert(path);
+    return Status::OK();
+  }
+
+  Status CreateDir(const std::string& path) override {
+    std::lock_guard lock(mu_);
+    if (ExistsLocked(path)) return Status::InvalidArgument(path + " exists");
+    dirs_.insert(path);
+    return Status::OK();
+  }
 
   bool FileExists(const std::string& path) override {
     std::lock_guard lock(mu_);
-    return files_.count(path) != 0;
+    return ExistsLocked(path);
+  }
+
+  bool SameFile(const std::string& a, const std::string& b) override {
+    std::lock_guard lock(mu_);
+    return a == b && ExistsLocked(a);
+  }
+
+  Status GetPermissions(const std::string& path, unsigned* mode) override {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(path);
+    if (it == files_.end()) return Status::NotFound(path + ": No such file or directory");
+    *mode = it->second->mode;
+    return Status::OK();
+  }
+
+  Status LockFile(const std::string& path, std::unique_ptr<FileLock>* lock) override {
+    std::lock_guard guard(mu_);
+    if (!locked_.insert(path).second) {
+      return Status::InvalidArgument("in use by pid " + std::to_string(::getpid()) + " (lock " + path + ")");
+    }
+    *lock = std::make_unique<Lock>(this, path);
+    return Status::OK();
   }
 
   void DropUnsyncedData() {
@@ -88,6 +146,29 @@ class MemEnv final : public Env {
   }
 
  private:
+  bool ExistsLocked(const std::string& path) const { return files_.count(path) != 0 || dirs_.count(path) != 0; }
+
+  Status RenameLocked(const std::string& from, const std::string& to) {
+    auto it = files_.find(from);
+    if (it == files_.end()) return Status::NotFound("rename " + from + ": No such file or directory");
+    files_[to] = it->second;
+    files_.erase(it);
+    return Status::OK();
+  }
+
+  class Lock final : public FileLock {
+   public:
+    Lock(MemEnv* env, std::string path) : env_(env), path_(std::move(path)) {}
+    ~Lock() override {
+      std::lock_guard guard(env_->mu_);
+      env_->locked_.erase(path_);
+    }
+
+   private:
+    MemEnv* env_;
+    std::string path_;
+  };
+
   class Writer final : public WritableFile {
    public:
     Writer(MemEnv* env, std::shared_ptr<MemFile> file) : env_(env), file_(std::move(file)) {}
@@ -110,6 +191,9 @@ class MemEnv final : public Env {
 
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<MemFile>> files_;
+  std::set<std::string> dirs_;
+  std::set<std::string> locked_;
+  uint64_t temp_counter_ = 0;
 };
 
 }  // namespace

@@ -109,10 +109,19 @@ Status OpenGguf(const std::string& path, bool load_data, GgufPtr* gguf, GgmlPtr*
 
 std::string Join(const std::string& dir, const std::string& name) { return dir + "/" + name; }
 
+// A fresh, unpredictable file name next to target (Env::NewTempFile) for ggml and llama.cpp to write by
+// path: they open with fopen, which would follow a link planted at a fixed name such as TARGET.tmp.
+Status ReserveTempPath(const std::string& target, std::string* tmp) {
+  std::unique_ptr<WritableFile> file;
+  POT_RETURN_IF_ERROR(Env::Default()->NewTempFile(target, 0644, tmp, &file));
+  return file->Close();
+}
+
 // Writes gguf to path atomically (a killed forge never leaves a half-written member behind).
 Status WriteGguf(const gguf_context* gguf, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  if (!gguf_write_to_file(gguf, tmp.c_str(), false)) return Status::IOError(tmp + ": could not write GGUF");
+  std::string tmp;
+  POT_RETURN_IF_ERROR(ReserveTempPath(path, &tmp));
+  if (!gguf_write_to_file(gguf, tmp.c_str(), false)) return Status::IOError(path + ": could not write GGUF");
   return Env::Default()->RenameFile(tmp, path);
 }
 
@@ -383,7 +392,8 @@ Status Train(const std::string& in_path, const std::vector<std::vector<int32_t>>
   ggml_opt_result_free(train_result);
   ggml_opt_result_free(eval_result);
   result->tokens_seen = static_cast<uint64_t>(done) * kContext;
-  const std::string raw = out_path + ".trained.tmp";
+  std::string raw;
+  POT_RETURN_IF_ERROR(ReserveTempPath(out_path, &raw));
   llama_model_save_to_file(model.get(), raw.c_str());
   Status s = RewriteWithMetadata(in_path, raw, out_path);
   Env::Default()->RemoveFile(raw);
@@ -466,7 +476,8 @@ Status Quantize(const std::string& in, const std::string& out, llama_ftype ftype
   llama_model_quantize_params qp = llama_model_quantize_default_params();
   qp.ftype = ftype;
   qp.nthread = options.n_threads > 0 ? options.n_threads : engine::DefaultThreads();
-  const std::string tmp = out + ".tmp";
+  std::string tmp;
+  POT_RETURN_IF_ERROR(ReserveTempPath(out, &tmp));
   if (llama_model_quantize(in.c_str(), tmp.c_str(), &qp) != 0) return Status::Internal("quantization failed: " + out);
   // The quantizer may silently keep a tensor at higher precision; require every block-layer matrix to
   // have the requested type so the member is what its name says.
@@ -659,7 +670,8 @@ class Forger {
   Status TrainFresh(const std::string& name, const char* vocab_name, const Shape& shape, const TrainRecipe& recipe,
                     const std::vector<std::vector<int32_t>>& points, const std::vector<int32_t>& heldout,
                     uint64_t seed, MemberReport* m) {
-    const std::string init = Path(name) + ".init.tmp";
+    std::string init;
+    POT_RETURN_IF_ERROR(ReserveTempPath(Path(name), &init));
     POT_RETURN_IF_ERROR(WriteInitialModel(Vocab(vocab_name), shape, name, "pretrain", seed, init));
     TrainResult r;
     Status s = Train(init, points, recipe, DeriveSeed(seed, "order/" + name), o_, Path(name), &r);

@@ -7,6 +7,8 @@ Status Journal::Open(Env* env, const std::string& path, const std::string& heade
                      std::unique_ptr<Journal>* out) {
   done->clear();
   if (header.find('\n') != std::string::npos) return Status::InvalidArgument("a journal header is one line");
+  std::unique_ptr<FileLock> lock;
+  POT_RETURN_IF_ERROR(env->LockFile(path + ".lock", &lock).WithContext(path));
   if (env->FileExists(path)) {
     std::string text;
     POT_RETURN_IF_ERROR(ReadFileToString(env, path, &text));
@@ -45,11 +47,11 @@ Status Journal::Open(Env* env, const std::string& path, const std::string& heade
       POT_RETURN_IF_ERROR(WriteFileAtomically(env, path, intact));
     }
   } else {
-    POT_RETURN_IF_ERROR(WriteFileAtomically(env, path, header + "\n"));
+    POT_RETURN_IF_ERROR(WriteFileAtomically(env, path, header + "\n", WriteOptions{}));
   }
   std::unique_ptr<WritableFile> file;
   POT_RETURN_IF_ERROR(env->NewAppendableFile(path, &file));
-  out->reset(new Journal(std::move(file)));
+  out->reset(new Journal(std::move(lock), std::move(file)));
   return Status::OK();
 }
 

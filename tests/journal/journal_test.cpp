@@ -1,6 +1,9 @@
 #include "journal/journal.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "test_util.h"
 
 namespace pot::journal {
 namespace {
@@ -22,6 +25,7 @@ TEST(Journal, CreatesResumesAndAppends) {
   ASSERT_TRUE(j->Append("{1}").ok());
   ASSERT_TRUE(j->Append("{2}").ok());
   ASSERT_TRUE(j->Close().ok());
+  j.reset();  // its lock goes with it
   ASSERT_TRUE(Journal::Open(env.get(), "run.jsonl", "{h}", Braced, &done, &j).ok());
   EXPECT_EQ(done, (std::vector<std::string>{"{1}", "{2}"}));
   ASSERT_TRUE(j->Append("{3}").ok());
@@ -47,6 +51,7 @@ TEST(Journal, DropsATornFinalLineAndNothingElse) {
   std::unique_ptr<Journal> j;
   ASSERT_TRUE(Journal::Open(env.get(), "run.jsonl", "{h}", Braced, &done, &j).ok());
   EXPECT_EQ(done, std::vector<std::string>{"{1}"});
+  j.reset();
   // Damage before the end is not a crash artifact: it is refused.
   ASSERT_TRUE(WriteFileAtomically(env.get(), "run.jsonl", "{h}\n{1\n{2}\n").ok());
   EXPECT_EQ(Journal::Open(env.get(), "run.jsonl", "{h}", Braced, &done, &j).code(), Status::Code::kCorruption);
@@ -77,9 +82,34 @@ TEST(Journal, SurvivesLosingEverythingUnsynced) {
       ASSERT_TRUE(j->Append(record).ok());
     }
     DropUnsyncedData(env.get());
+    j.reset();  // the process died: its lock with it
     ASSERT_TRUE(Journal::Open(env.get(), "run.jsonl", "{h}", Braced, &done, &j).ok());
     EXPECT_EQ(done.size(), static_cast<size_t>(appended));
   }
+}
+
+// One writer per journal: a second Open, here or in another process, is refused naming the holder, and
+// the refusal changes nothing; the lock goes when the journal does.
+void ExpectSecondWriterRefused(Env* env, const std::string& path) {
+  std::vector<std::string> done;
+  std::unique_ptr<Journal> first, second;
+  ASSERT_TRUE(Journal::Open(env, path, "{h}", Braced, &done, &first).ok());
+  ASSERT_TRUE(first->Append("{1}").ok());
+  const Status s = Journal::Open(env, path, "{h}", Braced, &done, &second);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("in use by pid " + std::to_string(::getpid())), std::string::npos) << s.message();
+  EXPECT_EQ(second, nullptr);
+  EXPECT_EQ(Contents(env, path), "{h}\n{1}\n");
+  first.reset();
+  ASSERT_TRUE(Journal::Open(env, path, "{h}", Braced, &done, &second).ok());
+  EXPECT_EQ(done, std::vector<std::string>{"{1}"});
+}
+
+TEST(Journal, RefusesASecondWriter) {
+  auto mem = NewMemEnv();
+  ExpectSecondWriterRefused(mem.get(), "run.jsonl");
+  test::TempDir dir;
+  ExpectSecondWriterRefused(Env::Default(), dir.File("run.jsonl"));
 }
 
 }  // namespace
