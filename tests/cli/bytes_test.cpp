@@ -60,14 +60,14 @@ void ExpectOneHarmlessErrorLine(const test::RunResult& r, int code) {
   EXPECT_TRUE(Harmless(r.err));
 }
 
-class HostileModelTest : public ::testing::Test {
+class HostileStringsTest : public ::testing::Test {
  protected:
   void SetUp() override { test::WriteBytes(model_, HostileModel()); }
   test::TempDir dir_;
   const std::string model_ = dir_.File("hostile.gguf");
 };
 
-TEST_F(HostileModelTest, InfoShowsItsStringsEscaped) {
+TEST_F(HostileStringsTest, InfoShowsItsStringsEscaped) {
   auto r = RunPot("info " + model_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(Harmless(r.out));
@@ -83,7 +83,7 @@ TEST_F(HostileModelTest, InfoShowsItsStringsEscaped) {
   EXPECT_EQ(j["n_vocab"], 4);
 }
 
-TEST_F(HostileModelTest, ItsManifestRoundTripsAndItsLeavesHashTheBytes) {
+TEST_F(HostileStringsTest, ItsManifestRoundTripsAndItsLeavesHashTheBytes) {
   auto r = RunPot("hash --quiet " + model_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(Harmless(r.out));
@@ -138,7 +138,7 @@ TEST_F(HostileModelTest, ItsManifestRoundTripsAndItsLeavesHashTheBytes) {
   EXPECT_EQ(r.out.rfind("VALID: tensor " + text::EscapeForTerminal(kTensor), 0), 0u) << r.out;
 }
 
-TEST_F(HostileModelTest, DiffShowsTensorNamesEscaped) {
+TEST_F(HostileStringsTest, DiffShowsTensorNamesEscaped) {
   const std::string other = dir_.File("other.gguf");
   test::WriteBytes(other, HostileModel(kTensor, 200));
   auto r = RunPot("diff --quiet " + model_ + " " + other);
@@ -155,7 +155,7 @@ TEST_F(HostileModelTest, DiffShowsTensorNamesEscaped) {
   EXPECT_TRUE(found) << r.out;
 }
 
-TEST_F(HostileModelTest, ErrorsNamingItAreOneEscapedLine) {
+TEST_F(HostileStringsTest, ErrorsNamingItAreOneEscapedLine) {
   test::GgufBuilder b = test::SmallModel();
   b.AddTensor(kTensor, test::kF32, {1, 1, 1, 1, 1}, test::F32Bytes(1));  // five dimensions: refused
   test::WriteBytes(model_, b.Build());
