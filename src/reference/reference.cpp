@@ -148,6 +148,16 @@ Status DecodeChallenge(const Header& h, Cursor* c, Challenge* out) {
   return Status::OK();
 }
 
+// Loads the model at path with a context, and checks llama.cpp's vocabulary size is the file's n_vocab;
+// mismatch is what to return when it is not (each caller names its own model).
+Status LoadWithVocabulary(const std::string& path, const engine::ContextOptions& context, uint32_t n_vocab,
+                          const Status& mismatch, engine::ModelPtr* model, engine::ContextPtr* ctx) {
+  POT_RETURN_IF_ERROR(engine::LoadModel(path, {}, model));
+  POT_RETURN_IF_ERROR(engine::NewContext(model->get(), context, ctx));
+  if (engine::VocabSize(ctx->get()) != static_cast<int>(n_vocab)) return mismatch;
+  return Status::OK();
+}
+
 std::string JournalLine(uint64_t index, const std::string& record) {
   return json{{"index", index}, {"record", Base64Encode(record)}}.dump();
 }
@@ -312,11 +322,9 @@ Status Build(Env* env, const BuildOptions& o, uint64_t* resumed_from) {
   if (records.size() < h.n) {
     engine::ModelPtr model;
     engine::ContextPtr ctx;
-    POT_RETURN_IF_ERROR(engine::LoadModel(o.model_path, {}, &model));
-    POT_RETURN_IF_ERROR(engine::NewContext(model.get(), o.context, &ctx));
-    if (engine::VocabSize(ctx.get()) != static_cast<int>(h.n_vocab)) {
-      return Status::Corruption(o.model_path + ": vocabulary size differs between the GGUF metadata and llama.cpp");
-    }
+    POT_RETURN_IF_ERROR(LoadWithVocabulary(
+        o.model_path, o.context, h.n_vocab,
+        Status::Corruption(o.model_path + ": vocabulary size differs between the GGUF metadata and llama.cpp"), &model, &ctx));
     engine::Distributions dist;
     std::vector<int32_t> sequence, targets;
     for (uint64_t i = records.size(); i < h.n; ++i) {
@@ -381,11 +389,9 @@ Status RecheckRecords(const File& file, const RecheckOptions& o, RecheckResult* 
   }
   engine::ModelPtr model;
   engine::ContextPtr ctx;
-  POT_RETURN_IF_ERROR(engine::LoadModel(o.model_path, {}, &model));
-  POT_RETURN_IF_ERROR(engine::NewContext(model.get(), o.context, &ctx));
-  if (engine::VocabSize(ctx.get()) != static_cast<int>(h.n_vocab)) {
-    return Status::Corruption(o.model_path + ": its vocabulary size is not the reference file's");
-  }
+  POT_RETURN_IF_ERROR(LoadWithVocabulary(o.model_path, o.context, h.n_vocab,
+                                         Status::Corruption(o.model_path + ": its vocabulary size is not the reference file's"),
+                                         &model, &ctx));
   const int samples = o.key.empty() ? 0 : h.tail_samples;
   const size_t k = static_cast<size_t>(h.topk);
   engine::Distributions dist;
@@ -440,11 +446,10 @@ Status RecheckRecords(const File& file, const RecheckOptions& o, RecheckResult* 
 Status FileScorer::Open(const File* file, const verify::ModelSide& candidate, std::unique_ptr<verify::ChallengeScorer>* out) {
   auto scorer = std::unique_ptr<FileScorer>(new FileScorer(file));
   scorer->dist_.with_p = false;  // scoring reads a few entries per row
-  POT_RETURN_IF_ERROR(engine::LoadModel(candidate.path, {}, &scorer->model_));
-  POT_RETURN_IF_ERROR(engine::NewContext(scorer->model_.get(), candidate.context, &scorer->ctx_));
-  if (engine::VocabSize(scorer->ctx_.get()) != static_cast<int>(file->header.n_vocab)) {
-    return Status::InvalidArgument("the candidate's vocabulary size differs from the reference file's");
-  }
+  POT_RETURN_IF_ERROR(LoadWithVocabulary(
+      candidate.path, candidate.context, file->header.n_vocab,
+      Status::InvalidArgument("the candidate's vocabulary size differs from the reference file's"), &scorer->model_,
+      &scorer->ctx_));
   *out = std::move(scorer);
   return Status::OK();
 }
