@@ -54,10 +54,11 @@ inline void WriteBytes(const std::string& path, const std::string& bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-// Runs the pot binary with the given arguments (a shell-quoted string), capturing both streams.
-inline RunResult RunPot(const std::string& args) {
+// Runs the pot binary with the given arguments (a shell-quoted string), capturing both streams; env, when
+// given, is "NAME=VALUE " assignments for its environment.
+inline RunResult RunPot(const std::string& args, const std::string& env = "") {
   TempDir dir;
-  const std::string cmd = std::string(POT_BINARY) + " " + args + " >" + dir.File("out") + " 2>" + dir.File("err");
+  const std::string cmd = env + std::string(POT_BINARY) + " " + args + " >" + dir.File("out") + " 2>" + dir.File("err");
   const int raw = std::system(cmd.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);

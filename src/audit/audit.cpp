@@ -5,6 +5,7 @@
 #include "challenge/challenge.h"
 #include "crypto/hmac.h"
 #include "manifest/manifest.h"
+#include "endpoint/endpoint.h"
 #include "reference/reference.h"
 #include "verify/verify.h"
 
@@ -60,25 +61,35 @@ Status CheckDecision(const evidence::Claim& claim, const evidence::Transcript& t
     return Status::Corruption("test parameters out of range");
   }
   if (p.n_max > claim.header.n_max_committed) return Status::Corruption("budget exceeds the committed challenges");
-  stats::SequentialTest test(p);
+  verify::RunTest test(p, claim.header.feed());
   for (const auto& r : t.records) {
     if (test.done()) return Status::Corruption("record " + std::to_string(r.index) + " comes after the test stopped");
-    const double distance = claim.header.distance == verify::Distance::kTotalVariation ? r.score.mean_tv : r.score.mean_js;
-    if (r.score.score != distance) {
-      return Status::Corruption("record " + std::to_string(r.index) + ": score is not the recorded distance");
+    if (r.exchange) {
+      // Endpoint runs: the score is the mean of the token scores the test read.
+      double sum = 0;
+      for (double x : r.exchange->token_scores) sum += x;
+      const size_t n = r.exchange->token_scores.size();
+      if (n == 0 || n != r.score.positions || r.score.score != sum / static_cast<double>(n)) {
+        return Status::Corruption("record " + std::to_string(r.index) + ": score is not the mean of its token scores");
+      }
+    } else {
+      const double distance = claim.header.distance == verify::Distance::kTotalVariation ? r.score.mean_tv : r.score.mean_js;
+      if (r.score.score != distance) {
+        return Status::Corruption("record " + std::to_string(r.index) + ": score is not the recorded distance");
+      }
     }
-    stats::Decision d;
-    POT_RETURN_IF_ERROR(test.Add(r.score.score, &d).WithContext("record " + std::to_string(r.index)));
-    if (test.cs().lower() != r.lower || test.cs().upper() != r.upper) {
+    POT_RETURN_IF_ERROR(test.Add(r.score.score, r.exchange ? r.exchange->token_scores : std::vector<double>{})
+                            .WithContext("record " + std::to_string(r.index)));
+    if (test.lower() != r.lower || test.upper() != r.upper) {
       return Status::Corruption("record " + std::to_string(r.index) + ": recorded bounds are not the test's");
     }
   }
   if (!test.done()) return Status::Corruption("the transcript ends before the test stopped");
   const evidence::Outcome& o = t.outcome;
-  if (o.decision != test.decision() || o.n_used != test.cs().n() || o.mean != test.cs().mean() ||
-      o.lower != test.cs().lower() || o.upper != test.cs().upper()) {
+  if (o.decision != test.decision() || o.n_used != test.challenges() || o.mean != test.mean() || o.lower != test.lower() ||
+      o.upper != test.upper()) {
     return Status::Corruption(std::string("recorded outcome differs from the recomputed one (") +
-                              stats::DecisionName(test.decision()) + " after " + std::to_string(test.cs().n()) + ")");
+                              stats::DecisionName(test.decision()) + " after " + std::to_string(test.challenges()) + ")");
   }
   return Status::OK();
 }
@@ -108,6 +119,52 @@ Status CheckReferenceFile(const evidence::Claim& claim, const evidence::Transcri
       return Status::Corruption("record " + std::to_string(r.index) + ": tokens differ from the file's");
     }
   }
+  return Status::OK();
+}
+
+// Endpoint bundles: every record re-scored from the response body it holds, with the reference model and
+// without the endpoint. The recorded request must be the one pot sends for the committed challenge.
+Status RescoreEndpoint(const evidence::Transcript& t, const Options& options, std::string* detail) {
+  endpoint::Options eo;
+  POT_RETURN_IF_ERROR(endpoint::OptionsFromRef(*t.header.endpoint, t.header.continuation_tokens, &eo));
+  eo.reference.path = *options.reference_model;
+  eo.reference.context.n_threads = options.threads;
+  std::unique_ptr<endpoint::Scorer> scorer;
+  POT_RETURN_IF_ERROR(endpoint::Scorer::Open(eo, nullptr, &scorer));
+  double worst = 0;
+  size_t tokens = 0;
+  for (const auto& r : t.records) {
+    const std::string at = "challenge " + std::to_string(r.index);
+    challenge::Challenge c;
+    c.index = r.index;
+    c.family = t.header.family;
+    c.prompt = r.prompt;
+    std::string tag;
+    if (!FromHex(r.tag, &tag) || tag.size() != c.tag.size()) return Status::Corruption(at + ": malformed tag");
+    std::copy(tag.begin(), tag.end(), c.tag.begin());
+    verify::ChallengeRecord again;
+    Status s = scorer->ScoreRecorded(c, r.exchange->request, r.exchange->response, &again);
+    if (!s.ok()) return s.code() == Status::Code::kIOError ? Status::Corruption(s.message()) : s;
+    if (again.request != r.exchange->request ||
+        endpoint::RequestBody(eo.api, endpoint::MakeRequest(eo, c, again.prompt_tokens)) != r.exchange->request) {
+      return Status::Corruption(at + ": the recorded request is not the one pot sends for this challenge");
+    }
+    if (again.prompt_tokens != r.prompt_tokens) return Status::Corruption(at + ": prompt tokens differ");
+    if (again.continuation != r.continuation) return Status::Corruption(at + ": the response's tokens are not the recorded ones");
+    if (again.token_scores.size() != r.exchange->token_scores.size()) return Status::Corruption(at + ": token count differs");
+    for (size_t i = 0; i < again.token_scores.size(); ++i) {
+      const double delta = std::abs(again.token_scores[i] - r.exchange->token_scores[i]);
+      if (!(delta <= options.rescore_tolerance)) {
+        return Status::Corruption(at + ", token " + std::to_string(i) + ": score " + std::to_string(again.token_scores[i]) +
+                                  " recomputed from the response, " + std::to_string(r.exchange->token_scores[i]) + " recorded");
+      }
+      worst = std::max(worst, delta);
+    }
+    tokens += again.token_scores.size();
+  }
+  *detail = std::to_string(tokens) + " token scores of " + std::to_string(t.records.size()) +
+            " challenges recomputed from the recorded responses, without the endpoint, within " +
+            std::to_string(options.rescore_tolerance) + " (largest difference " + std::to_string(worst) + ")";
   return Status::OK();
 }
 
@@ -274,7 +331,9 @@ Status AuditBundle(Env* env, const std::string& bundle_text, const Options& opti
   } else {
     check.Skip("reference model", "no reference model given (--ref or --models)");
   }
-  if (options.candidate_model) {
+  if (claim.header.endpoint) {
+    check.Skip("candidate model", "the candidate is the endpoint " + claim.header.endpoint->url + ": it has no file to hash");
+  } else if (options.candidate_model) {
     POT_RETURN_IF_ERROR(check_model("candidate model", *options.candidate_model, claim.header.candidate));
   } else {
     check.Skip("candidate model", "no candidate model given (--cand or --models)");
@@ -303,7 +362,13 @@ Status AuditBundle(Env* env, const std::string& bundle_text, const Options& opti
     }
   }
   if (!options.rescore) check.Skip("rescore", "not asked for (--rescore)");
-  if (options.rescore) {
+  if (options.rescore && claim.header.endpoint) {
+    if (!options.reference_model) return Status::InvalidArgument("rescoring an endpoint bundle needs the reference model (--ref)");
+    std::string detail;
+    Status s = RescoreEndpoint(t, options, &detail);
+    if (!s.ok() && s.code() != Status::Code::kCorruption) return s;
+    check.Add("rescore", s.ok(), s.ok() ? detail : s.message());
+  } else if (options.rescore) {
     const bool by_file = claim.header.reference_file.has_value();
     if (!options.candidate_model || (by_file ? !options.reference_file : !options.reference_model)) {
       return Status::InvalidArgument(by_file ? "rescoring this bundle needs the candidate and the reference file"

@@ -51,5 +51,6 @@ CommandSpec AuditCommand();
 CommandSpec ReportCommand();
 CommandSpec SelfcheckCommand();
 CommandSpec ReferenceCommand();
+CommandSpec EndpointCommand();
 
 }  // namespace pot::cli

@@ -12,6 +12,8 @@
 #include "cli/progress.h"
 #include "crypto/ed25519.h"
 #include "crypto/hmac.h"
+#include "cli/endpoint_options.h"
+#include "endpoint/endpoint.h"
 #include "evidence/bundle.h"
 #include "journal/journal.h"
 #include "gguf/model_info.h"
@@ -94,14 +96,18 @@ Status TestParams(const Args& args, stats::TestParams* p) {
 
 Status Options(const Args& args, verify::Options* o) {
   auto ref = args.Get("ref"), cand = args.Get("cand");
-  if (!cand || ref.has_value() == args.Has("reference")) {
-    return Status::InvalidArgument("verify needs --cand B.gguf and either --ref A.gguf or --reference REF.potref");
+  if (args.Has("endpoint")) {
+    if (cand || !ref || args.Has("reference")) {
+      return Status::InvalidArgument("verify --endpoint URL needs --ref A.gguf, the claimed model, and no --cand or --reference");
+    }
+  } else if (!cand || ref.has_value() == args.Has("reference")) {
+    return Status::InvalidArgument("verify needs --cand B.gguf (or --endpoint URL) and either --ref A.gguf or --reference REF.potref");
   }
   if (args.Has("reference") && !args.Has("key")) {
     return Status::InvalidArgument("verify --reference needs --key, the key file the reference file was built with");
   }
   o->reference.path = ref.value_or("");
-  o->candidate.path = *cand;
+  o->candidate.path = cand.value_or("");
   POT_RETURN_IF_ERROR(TestParams(args, &o->test));
   uint64_t tokens = 0, ubatch = 0;
   int threads = 0;
@@ -182,6 +188,7 @@ evidence::Record MakeRecord(const verify::ChallengeRecord& r) {
   e.score = r.score;
   e.lower = r.lower;
   e.upper = r.upper;
+  if (!r.request.empty()) e.exchange = evidence::Exchange{r.request, r.response, r.token_scores};
   return e;
 }
 
@@ -238,6 +245,22 @@ Status CheckKeyOpensReference(const challenge::KeyFile& key, const reference::He
   return Status::OK();
 }
 
+Status OpenEndpointScorer(const endpoint::Options& options, std::unique_ptr<verify::ChallengeScorer>* out) {
+  std::unique_ptr<http::Client> client;
+  POT_RETURN_IF_ERROR(http::NewClient(options.http, &client));
+  std::unique_ptr<endpoint::Scorer> scorer;
+  POT_RETURN_IF_ERROR(endpoint::Scorer::Open(options, std::move(client), &scorer));
+  *out = std::move(scorer);
+  return Status::OK();
+}
+
+// What an endpoint run's evidence proves, said wherever its verdict is.
+std::string EndpointEvidenceNote(const evidence::EndpointRef& e) {
+  std::string note = "the transcript holds what pot sent and received and what it computed from it, not what the provider ran";
+  if (e.score == "logprobs") note += "; the logprobs score rests on numbers the endpoint reported, which it could forge";
+  return note;
+}
+
 int RunVerify(const Args& args) {
   Env* env = Env::Default();
   verify::Options options;
@@ -247,7 +270,19 @@ int RunVerify(const Args& args) {
   // Refuse incomparable models before any key is made or directory written.
   verify::Result result;
   std::optional<reference::File> ref_file;
-  if (args.Has("reference")) {
+  std::optional<endpoint::Options> ep;
+  std::optional<evidence::EndpointRef> ep_ref;
+  if (args.Has("endpoint")) {
+    // The endpoint speaks the reference's vocabulary or fails its first challenge (endpoint/tokens.h).
+    gguf::ModelInfo info;
+    s = gguf::GetModelInfo(env, options.reference.path, &info);
+    result.ref_vocab_sha256 = info.vocab_sha256;
+    ep.emplace();
+    ep_ref.emplace();
+    if (s.ok()) s = EndpointRunFromArgs(args, env, &*ep, &*ep_ref);
+    ep->reference = options.reference;
+    options.continuation_tokens = ep->tokens;
+  } else if (args.Has("reference")) {
     ref_file.emplace();
     s = OpenReferenceFile(env, args, options.candidate.path, &*ref_file, &result);
   } else {
@@ -296,7 +331,8 @@ int RunVerify(const Args& args) {
   } else {
     s = DescribeModel(env, options.reference.path, args.Has("quiet"), &header.reference);
   }
-  if (s.ok()) s = DescribeModel(env, options.candidate.path, args.Has("quiet"), &header.candidate);
+  header.endpoint = ep_ref;
+  if (s.ok() && !ep) s = DescribeModel(env, options.candidate.path, args.Has("quiet"), &header.candidate);
   // The transcript is the run's journal: a rerun with the same models, key and parameters resumes after
   // its last complete record; anything else is refused.
   std::vector<std::string> lines = {evidence::HeaderLine(header)};
@@ -315,10 +351,11 @@ int RunVerify(const Args& args) {
   lines.insert(lines.end(), done.begin(), done.end());
   evidence::Transcript previous;
   if (s.ok()) s = evidence::ParseTranscript(lines, &previous).WithContext(transcript_path);
-  std::vector<double> prior_scores;
+  std::vector<verify::PriorScore> prior_scores;
   for (size_t i = 0; s.ok() && i < previous.records.size(); ++i) {
-    if (previous.records[i].index != i) s = Status::Corruption(transcript_path + ": records out of order");
-    prior_scores.push_back(previous.records[i].score.score);
+    const evidence::Record& r = previous.records[i];
+    if (r.index != i) s = Status::Corruption(transcript_path + ": records out of order");
+    prior_scores.push_back({r.score.score, r.exchange ? r.exchange->token_scores : std::vector<double>{}});
   }
   if (!s.ok()) return ReportError(s);
   if (!prior_scores.empty()) {
@@ -341,10 +378,11 @@ int RunVerify(const Args& args) {
     return Status::OK();
   };
   auto open_scorer = [&](std::unique_ptr<verify::ChallengeScorer>* scorer) {
+    if (ep) return OpenEndpointScorer(*ep, scorer);
     if (ref_file) return reference::FileScorer::Open(&*ref_file, options.candidate, scorer);
     return verify::ModelPairScorer::Open(options, scorer);
   };
-  s = verify::Run(options.test, *gen, prior_scores, open_scorer, on_record, &result);
+  s = verify::Run(options.test, header.feed(), *gen, prior_scores, open_scorer, on_record, &result);
   if (live) std::fprintf(stderr, "\n");
   evidence::Claim claim;
   claim.header = header;
@@ -383,7 +421,13 @@ int RunVerify(const Args& args) {
                                                {"signer", KeyId(ref_file->signer)},
                                                {"signer_trust", header.reference_file->signer_trust}}
                                         : json(nullptr)},
-            {"candidate", options.candidate.path},
+            {"candidate", ep ? ep_ref->url : options.candidate.path},
+            {"endpoint", ep ? json{{"url", ep_ref->url}, {"api", ep_ref->api}, {"model_requested", ep_ref->model_requested},
+                                   {"model_served", ep_ref->model_served}, {"fingerprint", ep_ref->fingerprint},
+                                   {"score", ep_ref->score}, {"tau", ep_ref->tau}, {"top_logprobs", ep_ref->top_logprobs},
+                                   {"feed", "token"}, {"tokens_scored", result.scores_used},
+                                   {"evidence", EndpointEvidenceNote(*ep_ref)}}
+                            : json(nullptr)},
             {"vocab_sha256", result.ref_vocab_sha256},
             {"commitment", ToHex(key.commitment)},
             {"family", key.family.name},
@@ -404,11 +448,18 @@ int RunVerify(const Args& args) {
     std::printf("decision    %s\n", stats::DecisionName(result.decision));
     std::printf("challenges  %llu of at most %llu\n", static_cast<unsigned long long>(result.n_used),
                 static_cast<unsigned long long>(p.n_max));
-    std::printf("mean score  %.6f (%s)\n", result.mean, verify::DistanceName(options.distance));
+    if (ep) {
+      std::printf("tokens      %llu generated tokens scored (%s score, fed to the test one by one)\n",
+                  static_cast<unsigned long long>(result.scores_used), ep_ref->score.c_str());
+      std::printf("mean score  %.6f (%s)\n", result.mean, ep_ref->score.c_str());
+    } else {
+      std::printf("mean score  %.6f (%s)\n", result.mean, verify::DistanceName(options.distance));
+    }
     std::printf("bounds      [%.6f, %.6f]  lower at alpha %g, upper at beta %g; epsilon %g\n", result.lower,
                 result.upper, p.alpha, p.beta, p.epsilon);
     std::printf("time        %.1f s, %.0f positions/s scored (%s)\n", result.seconds, rate,
-                ref_file ? "by the candidate, against the reference file" : "each by both models");
+                ep ? "endpoint generation and reference scoring" : ref_file ? "by the candidate, against the reference file" : "each by both models");
+    if (ep) std::printf("evidence    %s\n", EndpointEvidenceNote(*ep_ref).c_str());
     if (ref_file) {
       std::printf("reference   %s signed by %s (%s)\n", args.Get("reference")->c_str(), KeyId(ref_file->signer).c_str(),
                   args.Has("trust") ? "pinned by --trust" : "NOT pinned: --accept-any-reference-signer");
@@ -430,13 +481,18 @@ CommandSpec VerifyCommand() {
   return {"verify",
           "is the candidate the reference model? challenge both, score, and test sequentially until SAME/DIFFERENT",
           "--ref A.gguf --cand B.gguf [--mode quick|audit|strict] [--key KEYFILE] [--sign SIGNKEY] [-o RUNDIR] [--json]\n"
-          "       pot verify --reference REF.potref --key KEYFILE --cand B.gguf --trust REFSIGNER.pub [...]",
-          {{"ref", true, "the reference model (GGUF)"},
+          "       pot verify --reference REF.potref --key KEYFILE --cand B.gguf --trust REFSIGNER.pub [...]\n"
+          "       pot verify --ref A.gguf --endpoint URL [--score greedy|logprobs] [--model NAME] [--api-key-env NAME] [...]",
+          WithEndpointOptions({{"ref", true, "the reference model (GGUF)"},
            {"reference", true, "a reference file (pot reference build) instead of --ref: only the candidate is loaded"},
            {"trust", true, "with --reference: the public key (REFSIGNER.pub) its signer must have (required)"},
            {"accept-any-reference-signer", false,
             "with --reference: accept a file from any signer instead of --trust (insecure; recorded in the evidence)"},
            {"cand", true, "the candidate model (GGUF)"},
+           {"endpoint", true, "instead of --cand: the base URL of an HTTP endpoint claimed to serve the --ref model"},
+           {"score", true, "with --endpoint: greedy or logprobs (default: the strongest the endpoint supports)"},
+           {"tau", true, "with --endpoint, greedy: the margin in nats below the reference's argmax that counts as a tie (default 0.05)"},
+           {"top-logprobs", true, "with --endpoint, logprobs: how many top log-probabilities to ask for (default 8)"},
            {"mode", true, "preset of alpha, beta, epsilon, n_max: quick, audit (default) or strict"},
            {"key", true, "challenge key file from 'pot challenge commit' (default: a fresh key for this run)"},
            {"family", true, "with a fresh key: challenge family (default templates)"},
@@ -454,7 +510,7 @@ CommandSpec VerifyCommand() {
            {"cand-flash-attn", false, "candidate uses flash attention (numerics only)"},
            {"json", false, "print one JSON object"},
            {"quiet", false, "no live progress line"},
-           {"verbose", false, "show llama.cpp's log"}},
+           {"verbose", false, "show llama.cpp's log"}}),
           RunVerify};
 }
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/sha256.h"
 #include "text/text.h"
 #include "util/json.h"
 
@@ -44,6 +45,15 @@ std::string StatementJson(const Claim& c) {
                                          {"pot.signer_trust", file->signer_trust}}}});
   }
   for (auto& s : Subject(c.header.candidate, "candidate")) subjects.push_back(s);
+  if (const auto& e = c.header.endpoint) {
+    // An endpoint has no file to digest: the subject is its URL, digested as bytes, and what it said it serves.
+    subjects.push_back({{"name", e->url},
+                        {"digest", {{"sha256", ToHex(Sha256Of(e->url))}}},
+                        {"annotations", {{"pot.role", "endpoint"}, {"pot.api", e->api},
+                                         {"pot.model_requested", e->model_requested},
+                                         {"pot.model_served", e->model_served},
+                                         {"pot.fingerprint", e->fingerprint}}}});
+  }
   json j = {{"_type", "https://in-toto.io/Statement/v1"},
             {"subject", subjects},
             {"predicateType", kPredicateType},

@@ -41,13 +41,58 @@ verify::Distance DistanceFrom(const std::string& name) {
   throw std::invalid_argument("unknown distance '" + name + "'");
 }
 
-Header HeaderFrom(const json& j) {
-  if (IntegerAt<int>(j, "version") != kTranscriptVersion) throw std::invalid_argument("unsupported transcript version");
+json EndpointJson(const std::optional<EndpointRef>& e) {
+  if (!e) return nullptr;
+  return {{"url", e->url}, {"api", e->api}, {"model_requested", e->model_requested}, {"model_served", e->model_served},
+          {"fingerprint", e->fingerprint}, {"score", e->score}, {"tau", e->tau}, {"top_logprobs", e->top_logprobs}};
+}
+
+std::optional<EndpointRef> EndpointFrom(const json& j) {
+  if (j.is_null()) return std::nullopt;
+  EndpointRef e;
+  e.url = j.at("url").get<std::string>();
+  e.api = j.at("api").get<std::string>();
+  e.model_requested = j.at("model_requested").get<std::string>();
+  e.model_served = j.at("model_served").get<std::string>();
+  e.fingerprint = j.at("fingerprint").get<std::string>();
+  e.score = j.at("score").get<std::string>();
+  e.tau = j.at("tau").get<double>();
+  e.top_logprobs = IntegerAt<int>(j, "top_logprobs");
+  return e;
+}
+
+json ExchangeJson(const std::optional<Exchange>& x) {
+  if (!x) return nullptr;
+  return {{"request", x->request}, {"response", x->response}, {"token_scores", x->token_scores}};
+}
+
+std::optional<Exchange> ExchangeFrom(const json& j) {
+  if (j.is_null()) return std::nullopt;
+  Exchange x;
+  x.request = j.at("request").get<std::string>();
+  x.response = j.at("response").get<std::string>();
+  const json& scores = j.at("token_scores");
+  if (!scores.is_array()) throw std::invalid_argument("token_scores: not an array");
+  for (const json& v : scores) {
+    if (!v.is_number()) throw std::invalid_argument("token_scores: not a number");
+    x.token_scores.push_back(v.get<double>());
+  }
+  return x;
+}
+
+Header HeaderFrom(const json& j, int* version) {
+  *version = IntegerAt<int>(j, "version");
+  if (*version != kTranscriptVersion && *version != 3) throw std::invalid_argument("unsupported transcript version");
   Header h;
   h.pot_version = j.at("pot_version").get<std::string>();
   h.llama_commit = j.at("llama_commit").get<std::string>();
   h.reference = ModelRefFrom(j.at("reference"));
-  h.candidate = ModelRefFrom(j.at("candidate"));
+  if (*version >= 4) h.endpoint = EndpointFrom(j.at("endpoint"));
+  if (h.endpoint) {
+    if (!j.at("candidate").is_null()) throw std::invalid_argument("an endpoint run names no candidate model");
+  } else {
+    h.candidate = ModelRefFrom(j.at("candidate"));
+  }
   h.reference_file = ReferenceFileFrom(j.at("reference_file"));
   h.vocab_sha256 = j.at("vocab_sha256").get<std::string>();
   const json& c = j.at("challenges");
@@ -68,7 +113,7 @@ Header HeaderFrom(const json& j) {
   return h;
 }
 
-Record RecordFrom(const json& j, verify::Distance distance) {
+Record RecordFrom(const json& j, verify::Distance distance, int version, bool endpoint) {
   Record r;
   r.index = IntegerAt<uint64_t>(j, "index");
   r.prompt = j.at("prompt").get<std::string>();
@@ -85,6 +130,8 @@ Record RecordFrom(const json& j, verify::Distance distance) {
   r.score.mean_abs_dnll = j.at("mean_abs_dnll").get<double>();
   r.lower = j.at("lower").get<double>();
   r.upper = j.at("upper").get<double>();
+  if (version >= 4) r.exchange = ExchangeFrom(j.at("exchange"));
+  if (r.exchange.has_value() != endpoint) throw std::invalid_argument(endpoint ? "no exchange in an endpoint run" : "an exchange outside an endpoint run");
   return r;
 }
 
@@ -141,8 +188,9 @@ std::string HeaderLine(const Header& h) {
             {"pot_version", h.pot_version},
             {"llama_commit", h.llama_commit},
             {"reference", ModelRefJson(h.reference)},
-            {"candidate", ModelRefJson(h.candidate)},
+            {"candidate", h.endpoint ? json(nullptr) : ModelRefJson(h.candidate)},
             {"reference_file", ReferenceFileJson(h.reference_file)},
+            {"endpoint", EndpointJson(h.endpoint)},
             {"vocab_sha256", h.vocab_sha256},
             {"challenges",
              {{"commitment", h.commitment}, {"family", h.family}, {"params", h.family_params}, {"n_max", h.n_max_committed}}},
@@ -165,6 +213,7 @@ std::string RecordLine(const Record& r, verify::Distance distance) {
   j["mean_abs_dnll"] = r.score.mean_abs_dnll;
   j["lower"] = r.lower;
   j["upper"] = r.upper;
+  j["exchange"] = ExchangeJson(r.exchange);
   return text::DumpJson(j);
 }
 
@@ -177,6 +226,7 @@ std::string OutcomeLine(const Outcome& o) {
 
 Status ParseTranscript(const std::vector<std::string>& lines, Transcript* out) {
   Transcript t;
+  int version = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string where = "transcript line " + std::to_string(i + 1);
     const json j = ParseJson<json>(lines[i]);
@@ -187,11 +237,11 @@ Status ParseTranscript(const std::vector<std::string>& lines, Transcript* out) {
         if (type != "header" || j.at("format").get<std::string>() != "pot.transcript") {
           return Status::Corruption(where + ": a transcript starts with its header");
         }
-        t.header = HeaderFrom(j);
+        t.header = HeaderFrom(j, &version);
       } else if (t.finished) {
         return Status::Corruption(where + ": nothing may follow the outcome");
       } else if (type == "challenge") {
-        t.records.push_back(RecordFrom(j, t.header.distance));
+        t.records.push_back(RecordFrom(j, t.header.distance, version, t.header.endpoint.has_value()));
       } else if (type == "outcome") {
         t.outcome = OutcomeFrom(j);
         t.finished = true;

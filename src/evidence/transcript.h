@@ -13,11 +13,12 @@
 #include "env/env.h"
 #include "manifest/manifest.h"
 #include "stats/sequential.h"
+#include "verify/feed.h"
 #include "verify/score.h"
 
 namespace pot::evidence {
 
-inline constexpr int kTranscriptVersion = 3;
+inline constexpr int kTranscriptVersion = 4;  // 3 (no endpoint fields) is still read
 
 // One model as the evidence names it: its files and their SHA-256, and its weight manifest's roots.
 struct ModelRef {
@@ -48,10 +49,25 @@ inline constexpr char kSignerUnpinned[] = "unpinned";
 // Hashes the model at path (its weight manifest and each file's SHA-256; options.file_digest is forced on).
 Status DescribeModel(Env* env, const std::string& path, manifest::HashOptions options, ModelRef* out);
 
+// The endpoint a run scored instead of a candidate model (pot verify --endpoint): what pot was told and
+// what it asked for; what the endpoint answered is in each record's exchange.
+struct EndpointRef {
+  std::string url;              // base URL, without userinfo
+  std::string api;              // endpoint::ApiName
+  std::string model_requested;  // --model ("" when none was named)
+  std::string model_served;     // the name the endpoint listed or answered as before the run ("" if none)
+  std::string fingerprint;      // a build or system fingerprint it reported ("" if none)
+  std::string score;            // endpoint::ScoreName
+  double tau = 0;               // the greedy margin, nats
+  int top_logprobs = 0;         // k asked for
+};
+
 struct Header {
   std::string pot_version, llama_commit;
-  ModelRef reference, candidate;  // with a reference file, reference is the model the file was built from
+  ModelRef reference, candidate;  // with a reference file, reference is the model the file was built from;
+                                  // with an endpoint, candidate is empty
   std::optional<ReferenceFileRef> reference_file;
+  std::optional<EndpointRef> endpoint;
   std::string vocab_sha256;
   std::string commitment;  // hex
   std::string family, family_params;
@@ -62,6 +78,15 @@ struct Header {
   uint32_t cand_ubatch = 0;
   bool cand_flash_attn = false;
   int topk = 0;  // k of the per-position top-k digests
+  // How the test read the records: per token for endpoint runs, per challenge otherwise.
+  verify::Feed feed() const { return endpoint ? verify::Feed::kToken : verify::Feed::kChallenge; }
+};
+
+// An endpoint run's exchange for one challenge: the request body pot sent, the endpoint's response body
+// exactly as received, and the per-token scores pot computed from it (what the test read).
+struct Exchange {
+  std::string request, response;
+  std::vector<double> token_scores;
 };
 
 struct Record {
@@ -72,6 +97,7 @@ struct Record {
   std::string topk_sha256;  // hex; see TopKDigest
   verify::ChallengeScore score;
   double lower = 0, upper = 1;
+  std::optional<Exchange> exchange;  // endpoint runs
 };
 
 // No timings here or in Record: the transcript of a run that was interrupted and resumed is byte for byte

@@ -77,35 +77,34 @@ Status ModelPairScorer::Score(const challenge::Challenge& challenge, ChallengeRe
   return Status::OK();
 }
 
-Status Run(const stats::TestParams& test_params, const challenge::Generator& gen, const std::vector<double>& prior_scores,
+Status Run(const stats::TestParams& test_params, Feed feed, const challenge::Generator& gen, const std::vector<PriorScore>& prior,
            const std::function<Status(std::unique_ptr<ChallengeScorer>*)>& open_scorer,
            const std::function<Status(const ChallengeRecord&)>& on_record, Result* result) {
   const auto start = std::chrono::steady_clock::now();
-  stats::SequentialTest test(test_params);
-  for (double x : prior_scores) {
-    stats::Decision d;
-    POT_RETURN_IF_ERROR(test.Add(x, &d).WithContext("replaying challenge " + std::to_string(test.cs().n())));
+  RunTest test(test_params, feed);
+  for (const PriorScore& p : prior) {
+    POT_RETURN_IF_ERROR(test.Add(p.score, p.token_scores).WithContext("replaying challenge " + std::to_string(test.challenges())));
   }
   std::unique_ptr<ChallengeScorer> scorer;
   if (!test.done()) POT_RETURN_IF_ERROR(open_scorer(&scorer));
   while (!test.done()) {
     challenge::Challenge c;
-    POT_RETURN_IF_ERROR(gen.Generate(test.cs().n(), &c));
+    POT_RETURN_IF_ERROR(gen.Generate(test.challenges(), &c));
     ChallengeRecord rec;
     POT_RETURN_IF_ERROR(scorer->Score(c, &rec));
-    stats::Decision decision;
-    POT_RETURN_IF_ERROR(test.Add(rec.score.score, &decision).WithContext("challenge " + std::to_string(c.index)));
-    rec.lower = test.cs().lower();
-    rec.upper = test.cs().upper();
+    POT_RETURN_IF_ERROR(test.Add(rec.score.score, rec.token_scores).WithContext("challenge " + std::to_string(c.index)));
+    rec.lower = test.lower();
+    rec.upper = test.upper();
     result->tokens_scored += rec.score.positions;
     result->scoring_seconds += rec.seconds;
     POT_RETURN_IF_ERROR(on_record(rec));
   }
   result->decision = test.decision();
-  result->n_used = test.cs().n();
-  result->mean = test.cs().mean();
-  result->lower = test.cs().lower();
-  result->upper = test.cs().upper();
+  result->n_used = test.challenges();
+  result->scores_used = test.scores();
+  result->mean = test.mean();
+  result->lower = test.lower();
+  result->upper = test.upper();
   result->seconds = SecondsSince(start);
   return Status::OK();
 }

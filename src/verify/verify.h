@@ -14,6 +14,7 @@
 #include "challenge/challenge.h"
 #include "engine/engine.h"
 #include "stats/sequential.h"
+#include "verify/feed.h"
 #include "verify/score.h"
 
 struct llama_context;
@@ -46,11 +47,16 @@ struct ChallengeRecord {
   std::string topk_sha256;             // TopKDigest of both models' distributions
   double lower = 0, upper = 1;         // the confidence sequence after this score
   double seconds = 0;
+  // Endpoint runs (endpoint/endpoint.h): the request pot sent and the endpoint's raw response body, and
+  // one score per generated token; those, not score.score (their mean), are what the test reads.
+  std::string request, response;
+  std::vector<double> token_scores;
 };
 
 struct Result {
   stats::Decision decision = stats::Decision::kUndecided;
-  uint64_t n_used = 0;
+  uint64_t n_used = 0;         // challenges
+  uint64_t scores_used = 0;    // scores the test read: challenges, or generated tokens
   double mean = 0, lower = 0, upper = 1;
   double seconds = 0;          // the whole run, model loading included
   double scoring_seconds = 0;  // the challenges scored by this run, alone
@@ -101,13 +107,19 @@ class ModelPairScorer : public ChallengeScorer {
   std::vector<int32_t> sequence_, targets_;
 };
 
-// Runs the test over challenges 0, 1, ... from gen until it decides or reaches test.n_max. The scores of
-// challenges already scored by an interrupted run (prior_scores, challenges 0..k-1) are replayed into the
-// test first and scoring resumes at challenge k; open_scorer is called only if a challenge remains to be
-// scored, so a finished run loads no model. on_record sees every newly scored challenge as it completes
-// (progress, journal); an error it returns stops the run. Any scoring failure stops the run with that
-// failure: no score is ever made up.
-Status Run(const stats::TestParams& test_params, const challenge::Generator& gen, const std::vector<double>& prior_scores,
+// What an interrupted run had already scored for one challenge, replayed into the test on resume.
+struct PriorScore {
+  double score = 0;
+  std::vector<double> token_scores;  // endpoint runs
+};
+
+// Runs the test (fed per challenge or per token, verify/feed.h) over challenges 0, 1, ... from gen until
+// it decides or reaches test.n_max challenges. The scores of challenges already scored by an interrupted
+// run (prior, challenges 0..k-1) are replayed into the test first and scoring resumes at challenge k;
+// open_scorer is called only if a challenge remains to be scored, so a finished run loads no model.
+// on_record sees every newly scored challenge as it completes (progress, journal); an error it returns
+// stops the run. Any scoring failure stops the run with that failure: no score is ever made up.
+Status Run(const stats::TestParams& test_params, Feed feed, const challenge::Generator& gen, const std::vector<PriorScore>& prior,
            const std::function<Status(std::unique_ptr<ChallengeScorer>*)>& open_scorer,
            const std::function<Status(const ChallengeRecord&)>& on_record, Result* result);
 

@@ -1,0 +1,235 @@
+#include "endpoint/endpoint.h"
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "llama.h"
+#include "text/text.h"
+#include "util/json.h"
+
+namespace pot::endpoint {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The first four bytes of the challenge's HMAC tag, big-endian: secret until the key is revealed, fixed by it.
+uint32_t SeedFromTag(const Digest& tag) {
+  return (uint32_t{tag[0]} << 24) | (uint32_t{tag[1]} << 16) | (uint32_t{tag[2]} << 8) | uint32_t{tag[3]};
+}
+
+}  // namespace
+
+Request MakeRequest(const Options& options, const challenge::Challenge& challenge, const std::vector<int32_t>& prompt) {
+  Request r;
+  r.model = options.model;
+  r.prompt = prompt;
+  r.max_tokens = options.tokens;
+  r.sampling.greedy = options.score.kind == ScoreKind::kGreedy;
+  r.sampling.top_logprobs = options.score.top_logprobs;
+  if (!r.sampling.greedy) r.sampling.seed = SeedFromTag(challenge.tag);
+  return r;
+}
+
+Status OptionsFromRef(const evidence::EndpointRef& ref, int tokens, Options* out) {
+  POT_RETURN_IF_ERROR(ApiFromName(ref.api, &out->api).WithContext("the bundle's endpoint"));
+  POT_RETURN_IF_ERROR(ScoreFromName(ref.score, &out->score.kind).WithContext("the bundle's endpoint"));
+  out->url = ref.url;
+  out->model = ref.model_requested;
+  out->expected_model = ref.model_requested.empty() ? ref.model_served : ref.model_requested;
+  out->score.tau = ref.tau;
+  out->score.top_logprobs = ref.top_logprobs;
+  out->tokens = tokens;
+  if (tokens <= 0 || tokens > verify::kMaxContinuationTokens || ref.top_logprobs < 0 || ref.top_logprobs > 20 ||
+      !(ref.tau >= 0 && ref.tau < 10) || (out->score.kind == ScoreKind::kLogprobs && ref.top_logprobs < 1)) {
+    return Status::Corruption("the bundle's endpoint parameters are out of range");
+  }
+  return Status::OK();
+}
+
+Status Scorer::Open(const Options& options, std::unique_ptr<http::Client> client, std::unique_ptr<Scorer>* out) {
+  std::unique_ptr<Scorer> s(new Scorer());
+  s->options_ = options;
+  s->client_ = std::move(client);
+  s->served_model_ = options.expected_model;
+  POT_RETURN_IF_ERROR(engine::LoadModel(options.reference.path, {}, &s->model_));
+  POT_RETURN_IF_ERROR(engine::NewContext(s->model_.get(), options.reference.context, &s->ctx_));
+  POT_RETURN_IF_ERROR(Vocabulary::FromLlama(llama_model_get_vocab(s->model_.get()), &s->vocab_));
+  *out = std::move(s);
+  return Status::OK();
+}
+
+Status Scorer::Score(const challenge::Challenge& challenge, verify::ChallengeRecord* rec) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const llama_vocab* vocab = llama_model_get_vocab(model_.get());
+  std::vector<int32_t> prompt;
+  POT_RETURN_IF_ERROR(engine::Tokenize(vocab, challenge.prompt, llama_vocab_get_add_bos(vocab), &prompt));
+  const std::string request = RequestBody(options_.api, MakeRequest(options_, challenge, prompt));
+  http::Response response;
+  POT_RETURN_IF_ERROR(client_->PostJson(options_.url + CompletionPath(options_.api), request, &response)
+                          .WithContext("challenge " + std::to_string(challenge.index)));
+  POT_RETURN_IF_ERROR(ScoreRecorded(challenge, request, response.body, rec));
+  rec->seconds = SecondsSince(t0);
+  return Status::OK();
+}
+
+Status Scorer::ScoreRecorded(const challenge::Challenge& challenge, const std::string& request, const std::string& response,
+                             verify::ChallengeRecord* rec) {
+  const std::string where = "challenge " + std::to_string(challenge.index);
+  const llama_vocab* vocab = llama_model_get_vocab(model_.get());
+  rec->challenge = challenge;
+  rec->request = request;
+  rec->response = response;
+  POT_RETURN_IF_ERROR(engine::Tokenize(vocab, challenge.prompt, llama_vocab_get_add_bos(vocab), &rec->prompt_tokens));
+  const size_t n_ctx = llama_n_ctx(ctx_.get());
+  if (rec->prompt_tokens.size() + static_cast<size_t>(options_.tokens) > n_ctx) {
+    return Status::InvalidArgument(where + ": the prompt and " + std::to_string(options_.tokens) +
+                                   " generated tokens do not fit the reference's context of " + std::to_string(n_ctx));
+  }
+  Generation gen;
+  ParseLimits limits{static_cast<size_t>(options_.tokens), options_.score.kind == ScoreKind::kLogprobs ? options_.score.top_logprobs : 0};
+  POT_RETURN_IF_ERROR(ParseResponse(options_.api, response, limits, &gen).WithContext(where));
+  if (!gen.model.empty()) {
+    if (served_model_.empty()) {
+      served_model_ = gen.model;
+    } else if (gen.model != served_model_) {
+      return Status::IOError(where + ": the endpoint answered as model \"" + text::EscapeInvalidUtf8(gen.model) +
+                             "\", not \"" + text::EscapeInvalidUtf8(served_model_) + "\"");
+    }
+  }
+  POT_RETURN_IF_ERROR(MapTokens(vocab_, gen, &rec->continuation).WithContext(where));
+  std::vector<int32_t> sequence, targets;
+  verify::TeacherForcedSequence(rec->prompt_tokens, rec->continuation, &sequence, &targets);
+  POT_RETURN_IF_ERROR(engine::Forward(ctx_.get(), sequence, &dist_).WithContext(where));
+  const size_t first_row = rec->prompt_tokens.size() - 1;
+  POT_RETURN_IF_ERROR(ScoreTokens(options_.score, vocab_, dist_, first_row, rec->continuation, gen, &rec->token_scores).WithContext(where));
+  verify::ChallengeScore& s = rec->score;
+  s = verify::ChallengeScore{};
+  s.positions = static_cast<uint32_t>(rec->token_scores.size());
+  double sum = 0, agree = 0, dnll = 0;
+  for (size_t i = 0; i < rec->continuation.size(); ++i) {
+    sum += rec->token_scores[i];
+    const float* logp = dist_.logp_row(first_row + i);
+    const int32_t top = dist_.argmax[first_row + i];
+    agree += top == rec->continuation[i];
+    dnll += static_cast<double>(logp[top]) - static_cast<double>(logp[rec->continuation[i]]);
+  }
+  const double n = static_cast<double>(s.positions);
+  s.score = sum / n;
+  if (options_.score.kind == ScoreKind::kLogprobs) s.mean_tv = s.score;
+  s.top1_agreement = agree / n;
+  s.mean_abs_dnll = dnll / n;  // how far below the reference's argmax the endpoint's tokens sit, nats
+  return Status::OK();
+}
+
+namespace {
+
+// Generated token ids of a probe answer, or the reason there are none.
+Status ProbeTokens(Api api, const std::string& body, int top, Generation* gen) {
+  return ParseResponse(api, body, ParseLimits{64, top}, gen);
+}
+
+std::string ProbeBody(Api api, const std::string& model, bool greedy, std::optional<uint32_t> seed, int top) {
+  // A text prompt: the probe has no reference vocabulary to speak in ids.
+  json j;
+  if (api == Api::kLlamaServer) {
+    j = {{"prompt", "The quick brown fox"}, {"n_predict", 8}, {"temperature", greedy ? 0.0 : 1.0}, {"n_probs", top},
+         {"return_tokens", true}, {"cache_prompt", false}};
+    if (!greedy) j["top_k"] = 0;
+  } else {
+    j = {{"prompt", "The quick brown fox"}, {"max_tokens", 8}, {"temperature", greedy ? 0.0 : 1.0}, {"logprobs", std::max(top, 1)}};
+  }
+  if (!model.empty()) j["model"] = model;
+  if (seed) j["seed"] = *seed;
+  return text::DumpJson(j);
+}
+
+// The tokens as comparable strings: id where given, bytes otherwise.
+std::vector<std::string> TokenKeys(const Generation& g) {
+  std::vector<std::string> keys;
+  for (const auto& t : g.tokens) keys.push_back(t.token.id ? std::to_string(*t.token.id) : "b:" + t.token.bytes);
+  return keys;
+}
+
+}  // namespace
+
+std::string ListedModel(http::Client* client, const std::string& url) {
+  http::Response r;
+  if (!client->Get(url + "/v1/models", &r).ok()) return "";
+  const json models = ParseJson<json>(r.body);
+  if (!models.is_object() || !models.contains("data") || !models.at("data").is_array() || models.at("data").empty()) return "";
+  const json& first = models.at("data")[0];
+  return first.is_object() && first.contains("id") && first.at("id").is_string() ? first.at("id").get<std::string>() : "";
+}
+
+Status Probe(http::Client* client, const std::string& url, const std::optional<Api>& api, const std::string& model,
+             ProbeReport* out) {
+  *out = ProbeReport{};
+  http::Response r;
+  if (api) {
+    out->api = *api;
+  } else {
+    // llama-server answers GET /props with its settings; an OpenAI-style server has GET /v1/models.
+    Status s = client->Get(url + "/props", &r);
+    const json props = s.ok() ? ParseJson<json>(r.body) : json(json::value_t::discarded);
+    out->api = props.is_object() && props.contains("default_generation_settings") ? Api::kLlamaServer : Api::kOpenAICompletions;
+    out->api_detected = true;
+    if (props.is_object()) out->fingerprint = props.contains("build_info") && props.at("build_info").is_string() ? props.at("build_info").get<std::string>() : "";
+  }
+  out->model = ListedModel(client, url);
+  std::vector<double> times;
+  auto ask = [&](bool greedy, std::optional<uint32_t> seed, int top, Generation* gen) -> Status {
+    http::Response resp;
+    POT_RETURN_IF_ERROR(client->PostJson(url + CompletionPath(out->api), ProbeBody(out->api, model, greedy, seed, top), &resp));
+    ++out->requests;
+    times.push_back(resp.seconds);
+    return ProbeTokens(out->api, resp.body, top, gen);
+  };
+  Generation a, b;
+  Status s = ask(true, std::nullopt, 0, &a);
+  if (!s.ok()) return s.WithContext("probe: a temperature-0 request");
+  if (out->model.empty()) out->model = a.model;
+  if (out->fingerprint.empty()) out->fingerprint = a.fingerprint;
+  out->token_ids = !a.tokens.empty() && std::all_of(a.tokens.begin(), a.tokens.end(), [](const GeneratedToken& t) { return t.token.id.has_value(); });
+  s = ask(true, std::nullopt, 0, &b);
+  if (s.ok()) out->greedy_repeatable = TokenKeys(a) == TokenKeys(b);
+  else out->notes.push_back("repeat of the temperature-0 request: " + s.message());
+  for (int top : {20, 5, 1}) {
+    Generation g;
+    s = ask(true, std::nullopt, top, &g);
+    if (s.ok()) {
+      out->top_logprobs = top;
+      break;
+    }
+    out->notes.push_back("top " + std::to_string(top) + " logprobs: " + s.message());
+  }
+  Generation s1, s2, s3;
+  s = ask(false, 1234, 0, &s1);
+  if (s.ok()) s = ask(false, 1234, 0, &s2);
+  if (s.ok()) s = ask(false, 4321, 0, &s3);
+  if (s.ok()) out->seed_honoured = TokenKeys(s1) == TokenKeys(s2) && TokenKeys(s1) != TokenKeys(s3);
+  else out->notes.push_back("seeded sampling: " + s.message());
+  std::sort(times.begin(), times.end());
+  out->seconds = times.empty() ? 0 : times[times.size() / 2];
+  return Status::OK();
+}
+
+Status StrongestScore(const ProbeReport& probe, ScoreKind* kind, std::string* why) {
+  if (probe.greedy_repeatable) {
+    *kind = ScoreKind::kGreedy;
+    *why = "temperature-0 answers repeat: greedy tokens against the reference's argmax";
+    return Status::OK();
+  }
+  if (probe.top_logprobs > 0) {
+    *kind = ScoreKind::kLogprobs;
+    *why = "temperature-0 answers do not repeat; the endpoint reports top log-probabilities (forgeable numbers)";
+    return Status::OK();
+  }
+  return Status::Unsupported("the endpoint neither repeats temperature-0 answers nor reports log-probabilities: no score applies");
+}
+
+}  // namespace pot::endpoint

@@ -1,0 +1,90 @@
+// endpoint: is an HTTP endpoint serving the reference model? The scorer sends each committed challenge
+// (as token ids of the reference vocabulary) to the endpoint, which generates K tokens; the reference
+// model reads the endpoint's own text in one batched teacher-forced pass and scores every generated token
+// (endpoint/score.h). The request and the raw response body go into the record, so an auditor re-scores
+// offline from what pot received (ScoreRecorded), without the endpoint. Every fault (transport, HTTP
+// status, a malformed or inconsistent body, another model name) fails the challenge with one line; no
+// score is ever made up.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "endpoint/api.h"
+#include "endpoint/score.h"
+#include "endpoint/tokens.h"
+#include "evidence/transcript.h"
+#include "http/http.h"
+#include "verify/verify.h"
+
+namespace pot::endpoint {
+
+struct Options {
+  std::string url;             // base URL (no trailing path)
+  Api api = Api::kLlamaServer;
+  std::string model;           // the model name to ask for ("" asks for none)
+  std::string expected_model;  // the name every answer must carry: model, else what the endpoint listed ("" accepts the first one served)
+  ScoreParams score;
+  int tokens = 32;             // K, generated per challenge
+  http::Options http;
+  verify::ModelSide reference;
+};
+
+// The options an endpoint run recorded in its transcript header (tokens: its continuation_tokens), for
+// re-scoring offline; the URL is kept for messages only. Corruption when a field is out of range.
+Status OptionsFromRef(const evidence::EndpointRef& ref, int tokens, Options* out);
+
+// The request for one challenge: seeded from the challenge's tag, so a rerun sends the same bytes.
+Request MakeRequest(const Options& options, const challenge::Challenge& challenge, const std::vector<int32_t>& prompt);
+
+class Scorer : public verify::ChallengeScorer {
+ public:
+  // Loads the reference and connects nothing yet. client may be null for ScoreRecorded only (audit).
+  static Status Open(const Options& options, std::unique_ptr<http::Client> client, std::unique_ptr<Scorer>* out);
+  Status Score(const challenge::Challenge& challenge, verify::ChallengeRecord* rec) override;
+  // Scores a response already received for challenge (the body as recorded), as Score would have.
+  Status ScoreRecorded(const challenge::Challenge& challenge, const std::string& request, const std::string& response,
+                       verify::ChallengeRecord* rec);
+  // The model name the endpoint answered as (after the first scored challenge).
+  const std::string& served_model() const { return served_model_; }
+
+ private:
+  Scorer() = default;
+  Options options_;
+  std::unique_ptr<http::Client> client_;
+  engine::ModelPtr model_;
+  engine::ContextPtr ctx_;
+  Vocabulary vocab_;
+  engine::Distributions dist_;
+  std::string served_model_;
+};
+
+// The first model GET /v1/models lists ("" when the route is missing or lists none).
+std::string ListedModel(http::Client* client, const std::string& url);
+
+// What pot endpoint probe reports.
+struct ProbeReport {
+  Api api = Api::kLlamaServer;
+  bool api_detected = false;     // from the endpoint's own routes rather than --api
+  std::string model, fingerprint;
+  bool token_ids = false;        // generated tokens come with ids
+  int top_logprobs = 0;          // how many top log-probabilities it returns when asked for 20 (0: none)
+  bool greedy_repeatable = false;  // the same temperature-0 request twice gave the same tokens
+  bool seed_honoured = false;    // the same seeded sampled request twice gave the same tokens, another seed others
+  double seconds = 0;            // median wall time of the probe's completion requests
+  int requests = 0;
+  std::vector<std::string> notes;  // what failed, in one line each
+};
+
+// Asks the endpoint a few short questions (at most 7 requests). api: the API to use, or null to detect it
+// (GET /props answers on llama-server only).
+Status Probe(http::Client* client, const std::string& url, const std::optional<Api>& api, const std::string& model,
+             ProbeReport* out);
+
+// The strongest score a probed endpoint supports (greedy needs repeatable temperature-0 answers; else
+// logprobs needs top log-probabilities), with why; Unsupported when none.
+Status StrongestScore(const ProbeReport& probe, ScoreKind* kind, std::string* why);
+
+}  // namespace pot::endpoint

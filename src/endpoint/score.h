@@ -1,0 +1,44 @@
+// endpoint/score: one bounded score per token the endpoint generated, from the reference model's own
+// next-token distribution at that position (the reference reads the endpoint's text, teacher-forced). Each
+// score is in [0, 1]; docs/statistics.md ("Per-token scores") says why they may feed the sequential test
+// token by token, and docs/endpoint.md what each one can and cannot be faked into.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "endpoint/api.h"
+#include "endpoint/tokens.h"
+#include "engine/engine.h"
+#include "util/status.h"
+
+namespace pot::endpoint {
+
+enum class ScoreKind {
+  // Temperature 0. 1 where the endpoint's token is less likely under the reference than the reference's
+  // own argmax by more than tau nats, else 0. The same weights pick the argmax up to numerical noise,
+  // far below tau: a flip beyond the margin is impossible under the null.
+  kGreedy,
+  // Temperature 1, nothing truncated, top-k log-probabilities reported. An unbiased estimate of the total
+  // variation distance between the endpoint's distribution q and the reference's p at the position:
+  //   sampled token y in the reported head H:  sum_{v in H} max(0, q(v) - p(v)) / q(H)
+  //   y outside H:                              max(0, 1 - p(y) / q(y))
+  // (E over y ~ q is exactly TV(p, q); each value is in [0, 1]). q is what the endpoint reports: forgeable.
+  kLogprobs,
+};
+const char* ScoreName(ScoreKind kind);
+Status ScoreFromName(const std::string& name, ScoreKind* out);
+
+struct ScoreParams {
+  ScoreKind kind = ScoreKind::kGreedy;
+  double tau = 0.05;     // greedy margin, nats
+  int top_logprobs = 0;  // k asked of the endpoint (logprobs: at least 1)
+};
+
+// scores[i] for generated token i, whose reference distribution is row first_row + i of ref. ids are the
+// generated tokens (MapTokens); generation supplies the reported log-probabilities for kLogprobs.
+Status ScoreTokens(const ScoreParams& params, const Vocabulary& vocab, const engine::Distributions& ref, size_t first_row,
+                   const std::vector<int32_t>& ids, const Generation& generation, std::vector<double>* scores);
+
+}  // namespace pot::endpoint

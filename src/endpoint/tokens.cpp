@@ -1,0 +1,83 @@
+#include "endpoint/tokens.h"
+
+#include "llama.h"
+#include "text/text.h"
+
+namespace pot::endpoint {
+namespace {
+
+std::string Shown(const std::string& bytes) { return "\"" + text::EscapeInvalidUtf8(bytes) + "\""; }
+
+}  // namespace
+
+Status Vocabulary::FromLlama(const llama_vocab* vocab, Vocabulary* out) {
+  const int n = llama_vocab_n_tokens(vocab);
+  if (n <= 0) return Status::Unsupported("the reference model has no vocabulary");
+  std::vector<std::string> pieces(static_cast<size_t>(n));
+  std::string buf(256, '\0');
+  for (int id = 0; id < n; ++id) {
+    int len = llama_token_to_piece(vocab, id, buf.data(), static_cast<int32_t>(buf.size()), 0, false);
+    if (len < 0) {
+      buf.resize(static_cast<size_t>(-len));
+      len = llama_token_to_piece(vocab, id, buf.data(), static_cast<int32_t>(buf.size()), 0, false);
+    }
+    if (len < 0) return Status::Internal("llama_token_to_piece failed for token " + std::to_string(id));
+    pieces[static_cast<size_t>(id)].assign(buf.data(), static_cast<size_t>(len));
+  }
+  return FromPieces(std::move(pieces), out);
+}
+
+Status Vocabulary::FromPieces(std::vector<std::string> pieces, Vocabulary* out) {
+  if (pieces.empty()) return Status::Unsupported("the reference model has no vocabulary");
+  out->pieces_ = std::move(pieces);
+  out->by_bytes_.clear();
+  for (size_t id = 0; id < out->pieces_.size(); ++id) out->by_bytes_[out->pieces_[id]].push_back(static_cast<int32_t>(id));
+  return Status::OK();
+}
+
+const std::vector<int32_t>& Vocabulary::IdsWithBytes(const std::string& bytes) const {
+  static const std::vector<int32_t> kNone;
+  auto it = by_bytes_.find(bytes);
+  return it == by_bytes_.end() ? kNone : it->second;
+}
+
+Status MapEntry(const Vocabulary& vocab, const TokenLogprob& entry, int32_t* id) {
+  if (entry.id) {
+    if (*entry.id >= vocab.size()) {
+      return Status::IOError("token id " + std::to_string(*entry.id) + " is outside the reference vocabulary of " +
+                             std::to_string(vocab.size()) + " tokens (another tokenizer)");
+    }
+    if (entry.has_bytes && entry.bytes != vocab.Piece(*entry.id)) {
+      return Status::IOError("token id " + std::to_string(*entry.id) + " is " + Shown(entry.bytes) +
+                             " at the endpoint but " + Shown(vocab.Piece(*entry.id)) +
+                             " in the reference vocabulary (another tokenizer)");
+    }
+    *id = *entry.id;
+    return Status::OK();
+  }
+  if (!entry.has_bytes) return Status::IOError("a token has neither an id nor text");
+  const auto& ids = vocab.IdsWithBytes(entry.bytes);
+  if (ids.empty()) {
+    return Status::IOError("token " + Shown(entry.bytes) + " is not in the reference vocabulary (another tokenizer)");
+  }
+  *id = ids.front();
+  return Status::OK();
+}
+
+Status MapTokens(const Vocabulary& vocab, const Generation& generation, std::vector<int32_t>* ids) {
+  ids->clear();
+  std::string spelled;
+  for (size_t i = 0; i < generation.tokens.size(); ++i) {
+    int32_t id = 0;
+    POT_RETURN_IF_ERROR(MapEntry(vocab, generation.tokens[i].token, &id).WithContext("generated token " + std::to_string(i)));
+    ids->push_back(id);
+    spelled += vocab.Piece(id);
+  }
+  if (spelled != generation.text) {
+    return Status::IOError("the generated tokens spell " + Shown(spelled.substr(0, 80)) + " but the endpoint's text is " +
+                           Shown(generation.text.substr(0, 80)) + ": the tokenization does not round-trip");
+  }
+  return Status::OK();
+}
+
+}  // namespace pot::endpoint

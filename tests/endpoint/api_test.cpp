@@ -1,0 +1,154 @@
+// The response parsers on well-formed and hostile bodies (the shapes llama-server 3.22.1 really sends,
+// cut down), and the logprobs estimator's unbiasedness.
+#include "endpoint/api.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "endpoint/score.h"
+
+namespace pot::endpoint {
+namespace {
+
+std::string Entry(int id, const std::string& bytes_json, double lp) {
+  return "{\"id\":" + std::to_string(id) + ",\"token\":\"x\",\"bytes\":" + bytes_json + ",\"logprob\":" + std::to_string(lp);
+}
+
+// A /completion answer of two tokens (ids 13 and 376) with top-2 lists.
+std::string LlamaServerBody(double lp0 = -0.1, const std::string& extra = "") {
+  return "{\"content\":\"\\n \\\"\",\"tokens\":[13,376],\"model\":\"m\",\"stop_type\":\"limit\"," + extra +
+         "\"completion_probabilities\":[" + Entry(13, "[10]", lp0) + ",\"top_logprobs\":[" + Entry(13, "[10]", lp0) +
+         "}," + Entry(29892, "[44]", -3.4) + "}]}," + Entry(376, "[32,34]", -0.5) + ",\"top_logprobs\":[" +
+         Entry(376, "[32,34]", -0.5) + "}," + Entry(13, "[10]", -4.0) + "}]}]}";
+}
+
+TEST(EndpointApi, ParsesLlamaServerCompletion) {
+  Generation g;
+  ASSERT_TRUE(ParseResponse(Api::kLlamaServer, LlamaServerBody(), {8, 2}, &g).ok());
+  ASSERT_EQ(g.tokens.size(), 2u);
+  EXPECT_EQ(*g.tokens[1].token.id, 376);
+  EXPECT_EQ(g.tokens[1].token.bytes, " \"");
+  EXPECT_EQ(g.tokens[0].top.size(), 2u);
+  EXPECT_EQ(g.model, "m");
+  EXPECT_EQ(g.text, "\n \"");
+}
+
+TEST(EndpointApi, RefusesHostileBodiesWithOneLine) {
+  auto fails = [](const std::string& body, const std::string& needle, ParseLimits limits = {8, 2}) {
+    Generation g;
+    Status s = ParseResponse(Api::kLlamaServer, body, limits, &g);
+    EXPECT_FALSE(s.ok()) << body;
+    EXPECT_EQ(s.code(), Status::Code::kIOError);
+    EXPECT_NE(s.message().find(needle), std::string::npos) << s.message();
+    EXPECT_EQ(s.message().find('\n'), std::string::npos);
+  };
+  fails("", "not a JSON object");
+  fails("<html>502</html>", "not a JSON object");
+  fails(LlamaServerBody().substr(0, 60), "not a JSON object");  // truncated
+  fails("{\"content\":\"a\"}", "\"tokens\"");
+  fails(LlamaServerBody(0.5), "not a log-probability");               // a positive logprob
+  std::string overflow = LlamaServerBody();
+  overflow.replace(overflow.find("-0.100000"), 9, "-1e400");  // no double holds it
+  fails(overflow, "");
+  fails(LlamaServerBody(-0.1).replace(LlamaServerBody().find("[13,376]"), 8, "[14,376]"), "names token");
+  fails(LlamaServerBody(), "2 tokens generated, 1 asked for", {1, 2});
+  fails(LlamaServerBody(), "asked for 3", {8, 3});
+  fails("{\"error\":{\"message\":\"model not loaded\"}}", "model not loaded");
+  fails(std::string("{\"content\":\"\xff\"}"), "not UTF-8");
+  fails(std::string(100000, '['), "not a JSON object");
+}
+
+TEST(EndpointApi, RefusesTopListsThatContradictTheSampledToken) {
+  Generation g;
+  // Token 13 sampled with logprob -0.1 but listed in its own top list at -0.7.
+  std::string body = LlamaServerBody();
+  const size_t at = body.find("\"top_logprobs\":[") + 16;
+  body.replace(body.find("-0.100000", at), 9, "-0.700000");
+  Status s = ParseResponse(Api::kLlamaServer, body, {8, 2}, &g);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("contradicts"), std::string::npos) << s.message();
+  // A top list whose probabilities add up to more than one.
+  std::string heavy = LlamaServerBody(-0.01);
+  heavy.replace(heavy.find("-3.400000"), 9, "-0.010000");
+  s = ParseResponse(Api::kLlamaServer, heavy, {8, 2}, &g);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("more than 1"), std::string::npos) << s.message();
+}
+
+TEST(EndpointApi, ParsesBothOpenAIShapes) {
+  Generation g;
+  const std::string content = "{\"model\":\"m\",\"system_fingerprint\":\"b1\",\"choices\":[{\"text\":\"\\n\",\"finish_reason\":\"length\","
+                              "\"logprobs\":{\"content\":[" + Entry(13, "[10]", -0.2) + ",\"top_logprobs\":[" +
+                              Entry(13, "[10]", -0.2) + "}]}]}}]}";
+  ASSERT_TRUE(ParseResponse(Api::kOpenAICompletions, content, {4, 1}, &g).ok());
+  EXPECT_EQ(*g.tokens[0].token.id, 13);
+  EXPECT_EQ(g.fingerprint, "b1");
+  // The legacy shape names tokens by text; vLLM spells partial UTF-8 as "bytes:\xNN".
+  const std::string legacy = "{\"model\":\"m\",\"choices\":[{\"text\":\"a\xc3\xa9\",\"logprobs\":{\"tokens\":[\"a\",\"bytes:\\\\xc3\\\\xa9\"],"
+                             "\"token_logprobs\":[-0.1,-0.2],\"top_logprobs\":[{\"a\":-0.1},{\"bytes:\\\\xc3\\\\xa9\":-0.2}]}}]}";
+  ASSERT_TRUE(ParseResponse(Api::kOpenAICompletions, legacy, {4, 1}, &g).ok()) << ParseResponse(Api::kOpenAICompletions, legacy, {4, 1}, &g).message();
+  EXPECT_FALSE(g.tokens[0].token.id.has_value());
+  EXPECT_EQ(g.tokens[1].token.bytes, "\xc3\xa9");
+  // Text without per-token information cannot be scored by token.
+  Status s = ParseResponse(Api::kOpenAICompletions, "{\"choices\":[{\"text\":\"hi\",\"logprobs\":null}]}", {4, 0}, &g);
+  EXPECT_NE(s.message().find("text only"), std::string::npos) << s.message();
+}
+
+TEST(EndpointApi, RequestBodiesAreFixedBytes) {
+  Request r;
+  r.prompt = {1, 450};
+  r.max_tokens = 4;
+  EXPECT_EQ(RequestBody(Api::kLlamaServer, r),
+            "{\"prompt\":[1,450],\"n_predict\":4,\"temperature\":0.0,\"repeat_penalty\":1.0,\"presence_penalty\":0.0,"
+            "\"frequency_penalty\":0.0,\"dry_multiplier\":0.0,\"mirostat\":0,\"n_probs\":0,\"post_sampling_probs\":false,"
+            "\"return_tokens\":true,\"cache_prompt\":false,\"stream\":false}");
+  r.sampling = {false, 7u, 5};
+  r.model = "m";
+  EXPECT_EQ(RequestBody(Api::kOpenAICompletions, r),
+            "{\"model\":\"m\",\"prompt\":[1,450],\"max_tokens\":4,\"temperature\":1.0,\"top_p\":1.0,\"seed\":7,\"logprobs\":5,\"stream\":false}");
+}
+
+// E over y ~ q of the logprobs score is exactly TV(p, q): checked on random small distributions by
+// enumerating y (exact expectation) rather than sampling.
+TEST(EndpointScore, LogprobsScoreIsUnbiasedForTotalVariationAndBounded) {
+  std::mt19937_64 rng(7);
+  const int n = 12, k = 3;
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<double> p(n), q(n);
+    std::gamma_distribution<double> g(0.3);
+    double sp = 0, sq = 0;
+    for (int v = 0; v < n; ++v) sp += p[v] = g(rng) + 1e-9, sq += q[v] = g(rng) + 1e-9;
+    for (int v = 0; v < n; ++v) p[v] /= sp, q[v] /= sq;
+    engine::Distributions ref;
+    ref.n_vocab = n;
+    for (int v = 0; v < n; ++v) ref.logp.push_back(static_cast<float>(std::log(p[v])));
+    ref.argmax.push_back(static_cast<int32_t>(std::max_element(p.begin(), p.end()) - p.begin()));
+    std::vector<int> order(n);
+    for (int v = 0; v < n; ++v) order[v] = v;
+    std::sort(order.begin(), order.end(), [&](int a, int b) { return q[a] > q[b]; });
+    double tv = 0, expectation = 0;
+    for (int v = 0; v < n; ++v) tv += std::max(0.0, q[v] - p[v]);
+    Vocabulary vocab;
+    ASSERT_TRUE(Vocabulary::FromPieces(std::vector<std::string>(n, "t"), &vocab).ok());
+    for (int y = 0; y < n; ++y) {
+      Generation gen;
+      GeneratedToken t;
+      t.token.id = y;
+      t.token.logprob = std::log(q[y]);
+      t.has_logprob = true;
+      for (int j = 0; j < k; ++j) t.top.push_back({order[j], "", false, std::log(q[order[j]])});
+      gen.tokens.push_back(t);
+      std::vector<double> scores;
+      ASSERT_TRUE(ScoreTokens({ScoreKind::kLogprobs, 0, k}, vocab, ref, 0, {y}, gen, &scores).ok());
+      ASSERT_GE(scores[0], 0.0);
+      ASSERT_LE(scores[0], 1.0);
+      expectation += q[y] * scores[0];
+    }
+    EXPECT_NEAR(expectation, tv, 1e-5) << "trial " << trial;
+  }
+}
+
+}  // namespace
+}  // namespace pot::endpoint

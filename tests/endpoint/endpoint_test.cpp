@@ -1,0 +1,216 @@
+// pot verify --endpoint against real llama-server processes on loopback ports (started and stopped by the
+// tests), and through a fault-injecting proxy in front of one: the verdicts, the evidence, the API key,
+// faults and resume, and audit --rescore from the recorded responses.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "crypto/ed25519.h"
+#include "evidence/bundle.h"
+#include "support/fault_proxy.h"
+#include "support/llama_server.h"
+#include "test_util.h"
+
+namespace pot {
+namespace {
+
+using json = nlohmann::ordered_json;
+using test::RunPot;
+
+std::string Member(const std::string& name) { return test::TestbedDir() + "/" + name + ".gguf"; }
+
+std::unique_ptr<test::LlamaServer> Serve(const std::string& member, std::vector<std::string> extra = {}) {
+  std::unique_ptr<test::LlamaServer> server;
+  Status s = test::LlamaServer::Start(Member(member), extra, &server);
+  if (!s.ok()) ADD_FAILURE() << "llama-server " << member << ": " << s.message();
+  return server;
+}
+
+// One thread each: pot and llama-server share two cores, and spinning thread pools slow both.
+std::string Verify(const std::string& url, const std::string& dir, const std::string& extra = "") {
+  return "verify --ref " + Member("base") + " --endpoint " + url + " --threads 1 --quiet -o " + dir + " " + extra;
+}
+
+std::string RootOf(const std::string& dir) {
+  return json::parse(test::Slurp(dir + "/result.json")).at("transcript_root").get<std::string>();
+}
+
+class EndpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(Member("base"))) GTEST_SKIP() << "testbed not forged at " << test::TestbedDir();
+    ASSERT_EQ(RunPot("challenge commit --family templates -n 64 -o " + dir_.File("c.key")).exit_code, 0);
+    ASSERT_EQ(RunPot("keygen -o " + dir_.File("signer")).exit_code, 0);
+  }
+  std::string Key() const { return "--key " + dir_.File("c.key"); }
+  test::TempDir dir_;
+};
+
+TEST_F(EndpointTest, BaseServedIsSameFinetuneServedIsDifferent) {
+  {
+    auto base = Serve("base");
+    ASSERT_TRUE(base);
+    auto probe = RunPot("endpoint probe " + base->base_url() + " --json");
+    ASSERT_EQ(probe.exit_code, 0) << probe.err;
+    const json p = json::parse(probe.out);
+    EXPECT_EQ(p.at("api"), "llama-server");
+    EXPECT_TRUE(p.at("token_ids").get<bool>());
+    EXPECT_TRUE(p.at("greedy_repeatable").get<bool>());
+    EXPECT_EQ(p.at("strongest_score"), "greedy");
+    const std::string run = dir_.File("base");
+    auto r = RunPot(Verify(base->base_url(), run, Key() + " --mode audit --sign " + dir_.File("signer")));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("decision    SAME"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("not what the provider ran"), std::string::npos);
+    const json result = json::parse(test::Slurp(run + "/result.json"));
+    EXPECT_EQ(result.at("endpoint").at("score"), "greedy");
+    // The audit re-scores every record from the recorded bodies with the reference model, offline.
+    auto audit = RunPot("audit " + run + "/bundle.json --trust " + dir_.File("signer.pub") + " --ref " + Member("base") +
+                        " --rescore --threads 1");
+    EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+    EXPECT_NE(audit.out.find("recomputed from the recorded responses"), std::string::npos) << audit.out;
+  }
+  for (const char* other : {"finetune", "sibling", "distilled"}) {
+    auto server = Serve(other);
+    ASSERT_TRUE(server);
+    auto r = RunPot(Verify(server->base_url(), dir_.File(other), Key() + " --mode audit"));
+    EXPECT_EQ(r.exit_code, 1) << other << "\n" << r.out << r.err;
+    EXPECT_NE(r.out.find("decision    DIFFERENT"), std::string::npos) << other << "\n" << r.out;
+  }
+}
+
+TEST_F(EndpointTest, TheApiKeyNeverReachesTheRunDirectoryOrTheTerminal) {
+  const std::string secret = "sk-pot-test-3f9a1c77e2d54b08";
+  auto server = Serve("base", {"--api-key", secret});
+  ASSERT_TRUE(server);
+  const std::string run = dir_.File("keyed");
+  auto refused = RunPot(Verify(server->base_url(), run, Key() + " --api llama-server --score greedy --n-max 2"));
+  EXPECT_EQ(refused.exit_code, 4) << refused.err;
+  EXPECT_NE(refused.err.find("401"), std::string::npos) << refused.err;
+  const std::string env = "POT_TEST_API_KEY=" + secret + " ";
+  auto r = RunPot(Verify(server->base_url(), run, Key() + " --api-key-env POT_TEST_API_KEY --mode quick --sign " + dir_.File("signer")),
+                  env);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find(secret), std::string::npos);
+  EXPECT_EQ(r.err.find(secret), std::string::npos);
+  int files = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(run)) {
+    if (!e.is_regular_file()) continue;
+    ++files;
+    EXPECT_EQ(test::Slurp(e.path().string()).find(secret), std::string::npos) << e.path();
+  }
+  EXPECT_GE(files, 4);  // run.lock, transcript, result, bundle
+}
+
+// A run stopped by SIGKILL mid-way, and runs stopped by each fault the proxy injects, resume to the
+// transcript an uninterrupted run writes.
+TEST_F(EndpointTest, FaultsStopTheRunCleanlyAndRerunsResumeToTheSameRoot) {
+  auto server = Serve("base");
+  ASSERT_TRUE(server);
+  auto rewrite = [](std::function<void(json&)> edit) {
+    return test::Fault::RewriteJson([edit](const std::string& body) {
+      json j = json::parse(body);
+      edit(j);
+      return j.dump();
+    });
+  };
+  struct Case {
+    const char* name;
+    test::Fault fault;
+    const char* expect;
+  };
+  const std::vector<Case> cases = {
+      {"reset", test::Fault::Reset(), "challenge 2"},
+      {"500", test::Fault::Status500(), "HTTP 500"},
+      {"429", test::Fault::Status429(0), "HTTP 429"},
+      {"slow", test::Fault::Delay(5), "timed out"},
+      {"truncated", test::Fault::TruncateHalf(), "challenge 2"},
+      {"not json", test::Fault::ReplaceBody("<html>bad gateway</html>"), "not a JSON object"},
+      {"no tokens", rewrite([](json& j) { j.erase("tokens"); }), "\"tokens\""},
+      {"negative id", rewrite([](json& j) { j["tokens"][0] = -5; }), "negative token id"},
+      {"foreign id", rewrite([](json& j) { j["tokens"][0] = 999999; }), "outside the reference vocabulary"},
+      {"other text", rewrite([](json& j) { j["content"] = "something else"; }), "does not round-trip"},
+      {"other model", rewrite([](json& j) { j["model"] = "someone-else.gguf"; }), "answered as model"},
+  };
+  // One proxy for every run, so every run names the same endpoint URL. While a case is armed, the first
+  // three requests pass (GET /v1/models, challenges 0 and 1) and every later one, retries included, fails.
+  std::atomic<int> armed{-1}, passes{0};
+  test::FaultProxy proxy(server->port(), [&](int, const test::Request&) {
+    const int c = armed.load();
+    if (c < 0 || passes.fetch_sub(1) > 0) return test::Fault::Pass();
+    return cases[static_cast<size_t>(c)].fault;
+  });
+  const std::string common = Key() + " --api llama-server --score greedy --mode audit --retries 1 --timeout 3";
+  const std::string clean = dir_.File("clean");
+  ASSERT_EQ(RunPot(Verify(proxy.base_url(), clean, common)).exit_code, 0);
+  const std::string root = RootOf(clean);
+
+  // SIGKILL once two records are on disk.
+  const std::string killed = dir_.File("killed");
+  const std::string cmd = std::string(POT_BINARY) + " " + Verify(proxy.base_url(), killed, common) +
+                          " >/dev/null 2>&1 & pid=$!; while [ \"$(wc -l < " + killed +
+                          "/transcript.jsonl 2>/dev/null || echo 0)\" -lt 3 ]; do sleep 0.02; done; kill -9 $pid; wait $pid";
+  test::WriteBytes(dir_.File("kill.sh"), cmd + "\n");
+  std::system(("bash " + dir_.File("kill.sh")).c_str());
+  EXPECT_GE(test::CountLines(test::Slurp(killed + "/transcript.jsonl")), 3);
+  auto resumed = RunPot(Verify(proxy.base_url(), killed, common));
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(RootOf(killed), root);
+
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    SCOPED_TRACE(c.name);
+    const std::string run = dir_.File(std::string("fault-") + c.name);
+    passes = 3;
+    armed = static_cast<int>(i);
+    auto r = RunPot(Verify(proxy.base_url(), run, common));
+    armed = -1;
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("pot: error"), r.err.rfind("pot: error")) << r.err;  // one error line (retry notices aside)
+    EXPECT_EQ(test::CountLines(test::Slurp(run + "/transcript.jsonl")), 3);  // header and the two scored challenges
+    // The same command, the endpoint healthy again, resumes to the uninterrupted run's transcript.
+    auto again = RunPot(Verify(proxy.base_url(), run, common));
+    EXPECT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_NE(again.err.find("resuming"), std::string::npos) << again.err;
+    EXPECT_EQ(RootOf(run), root);
+  }
+}
+
+// A bundle whose recorded response was edited and re-signed by its (dishonest) signer passes every check
+// but the rescore, which reads the response against the reference model.
+TEST_F(EndpointTest, AuditRescoreFailsOnATamperedResponse) {
+  auto server = Serve("base");
+  ASSERT_TRUE(server);
+  const std::string run = dir_.File("run");
+  ASSERT_EQ(RunPot(Verify(server->base_url(), run, Key() + " --mode quick --sign " + dir_.File("signer"))).exit_code, 0);
+  evidence::Bundle bundle;
+  ASSERT_TRUE(evidence::ParseBundle(test::Slurp(run + "/bundle.json"), &bundle).ok());
+  evidence::Transcript t;
+  ASSERT_TRUE(evidence::ParseTranscript(bundle.transcript, &t).ok());
+  // The endpoint's first generated token becomes another one, in the body only.
+  json line = json::parse(bundle.transcript[1]);
+  json body = json::parse(line["exchange"]["response"].get<std::string>());
+  body["tokens"][0] = body["tokens"][0].get<int>() == 13 ? 29892 : 13;
+  line["exchange"]["response"] = body.dump();
+  bundle.transcript[1] = line.dump();
+  evidence::Claim claim;
+  ASSERT_TRUE(evidence::ParseStatement(bundle.payload, &claim).ok());
+  claim.transcript_root = evidence::TranscriptRoot(bundle.transcript);
+  SigningKey key;
+  ASSERT_TRUE(ReadSigningKey(Env::Default(), dir_.File("signer"), &key).ok());
+  std::string text;
+  ASSERT_TRUE(evidence::MakeBundle(key, claim, bundle.transcript, &text).ok());
+  test::WriteBytes(dir_.File("tampered.json"), text);
+  auto audit = RunPot("audit " + dir_.File("tampered.json") + " --trust " + dir_.File("signer.pub") + " --ref " + Member("base") +
+                      " --rescore --threads 1");
+  EXPECT_EQ(audit.exit_code, 1) << audit.out << audit.err;
+  EXPECT_NE(audit.out.find("PASS  signature"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("FAIL  rescore"), std::string::npos) << audit.out;
+}
+
+}  // namespace
+}  // namespace pot
