@@ -17,7 +17,7 @@ JOBS=${JOBS:-$(nproc)}
 log() { printf '[deps] %s\n' "$*" >&2; }
 
 install_packages() {
-  local pkgs=(build-essential cmake ninja-build git pkg-config libssl-dev libgtest-dev googletest
+  local pkgs=(build-essential cmake ninja-build git pkg-config libssl-dev libcurl4-openssl-dev libgtest-dev googletest
               fortunes-min fortunes nlohmann-json3-dev npm python3 time clang libclang-rt-14-dev libomp-dev
               chromium fonts-dejavu-core)
   local missing=()
