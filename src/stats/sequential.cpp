@@ -11,7 +11,7 @@ namespace {
 // > 0, so one extreme score can never zero the capital. WSR suggest 1/2 or 3/4 for two-sided use; 0.9 lets
 // SAME come within a few challenges of the information-theoretic minimum (docs/statistics.md).
 constexpr double kMaxStake = 0.9;
-constexpr int kGridSteps = 1000;  // grid m_j = (j / 1000)^2: fine near 0, where SAME and DIFFERENT are decided
+constexpr int kGridSteps = 1000;  // BoundGrid() has kGridSteps + 1 points
 
 struct PresetDef {
   const char* name;
@@ -57,26 +57,30 @@ const char* DecisionName(Decision d) {
   return "UNDECIDED";
 }
 
+Status CheckScore(double x) {
+  if (!(x >= 0 && x <= 1)) return Status::InvalidArgument("score " + std::to_string(x) + " is not in [0, 1]");
+  return Status::OK();
+}
+
+std::vector<double> BoundGrid() {
+  std::vector<double> grid;
+  grid.reserve(kGridSteps + 1);
+  for (int j = 0; j <= kGridSteps; ++j) {
+    const double r = static_cast<double>(j) / kGridSteps;
+    grid.push_back(r * r);
+  }
+  return grid;
+}
+
 BettingConfidenceSequence::BettingConfidenceSequence(double alpha, double beta, bool with_bounds)
     : alpha_(alpha), beta_(beta) {
   if (!with_bounds) return;
-  grid_.reserve(kGridSteps + 1);
-  for (int j = 0; j <= kGridSteps; ++j) {
-    const double r = static_cast<double>(j) / kGridSteps;
-    grid_.push_back(MakePoint(r * r));
-  }
+  for (double m : BoundGrid()) grid_.push_back(MakePoint(m));
 }
 
 BettingConfidenceSequence::Point BettingConfidenceSequence::MakePoint(double m) {
   const double inf = std::numeric_limits<double>::infinity();
-  return {m, m > 0 ? kMaxStake / m : inf, m < 1 ? kMaxStake / (1 - m) : inf};
-}
-
-double BettingConfidenceSequence::Point::LogKPlus() const {
-  return std::log(k_plus) + static_cast<double>(exp_plus) * std::log(2.0);
-}
-double BettingConfidenceSequence::Point::LogKMinus() const {
-  return std::log(k_minus) + static_cast<double>(exp_minus) * std::log(2.0);
+  return {m, m > 0 ? kMaxStake / m : inf, m < 1 ? kMaxStake / (1 - m) : inf, {}, {}};
 }
 
 BettingConfidenceSequence::Bets BettingConfidenceSequence::NextBets() const {
@@ -86,28 +90,27 @@ BettingConfidenceSequence::Bets BettingConfidenceSequence::NextBets() const {
   return {PlugInBet(alpha_, var_prev, t), PlugInBet(beta_, var_prev, t)};
 }
 
-// Every factor lies in [1 - kMaxStake, 1 + bet], so 32 products stay far inside double's range before the
-// mantissas are renormalized.
-constexpr uint64_t kRenormalizeEvery = 32;
+double BettingConfidenceSequence::PlusFactor(const Point& p, const Bets& bets, double x) {
+  return 1 + std::min(bets.plus, p.cap_plus) * (x - p.m);
+}
 
+// Every factor lies in [1 - kMaxStake, 1 + bet] with bet <= sqrt(8 ln(1/level) / ln 2) (the variance estimate
+// is at least 1/(4t)), inside Capital's range for any level above 1e-300.
 void BettingConfidenceSequence::Multiply(Point& p, const Bets& bets, double x) {
-  p.k_plus *= 1 + std::min(bets.plus, p.cap_plus) * (x - p.m);
-  p.k_minus *= 1 - std::min(bets.minus, p.cap_minus) * (x - p.m);
+  p.plus.Multiply(PlusFactor(p, bets, x));
+  p.minus.Multiply(1 - std::min(bets.minus, p.cap_minus) * (x - p.m));
 }
 
 void BettingConfidenceSequence::Renormalize(Point& p) {
-  int e;
-  p.k_plus = std::frexp(p.k_plus, &e);
-  p.exp_plus += e;
-  p.k_minus = std::frexp(p.k_minus, &e);
-  p.exp_minus += e;
+  p.plus.Renormalize();
+  p.minus.Renormalize();
 }
 
 void BettingConfidenceSequence::Add(double x) {
   const Bets bets = NextBets();
   for (auto& p : grid_) Multiply(p, bets, x);
   ++n_;
-  if (n_ % kRenormalizeEvery == 0) {
+  if (n_ % Capital::kRenormalizeEvery == 0) {
     for (auto& p : grid_) Renormalize(p);
   }
   sum_ += x;
@@ -122,12 +125,12 @@ void BettingConfidenceSequence::UpdateBounds() {
   // K+ falls as m grows, so the excluded means at the bottom form a prefix of the grid; K- the reverse.
   double lower = 0;
   for (const auto& p : grid_) {
-    if (p.LogKPlus() < reject_plus) break;
+    if (p.plus.Log() < reject_plus) break;
     lower = p.m;
   }
   double upper = 1;
   for (auto it = grid_.rbegin(); it != grid_.rend(); ++it) {
-    if (it->LogKMinus() < reject_minus) break;
+    if (it->minus.Log() < reject_minus) break;
     upper = it->m;
   }
   lower_ = std::max(lower_, lower);
@@ -140,14 +143,14 @@ SequentialTest::SequentialTest(const TestParams& params, bool with_bounds)
       at_epsilon_(BettingConfidenceSequence::MakePoint(params.epsilon)) {}
 
 Status SequentialTest::Add(double x, Decision* decision) {
-  if (!(x >= 0 && x <= 1)) return Status::InvalidArgument("score " + std::to_string(x) + " is not in [0, 1]");
+  if (Status s = CheckScore(x); !s.ok()) return s;
   if (done()) return Status::InvalidArgument("the test has already stopped");
   BettingConfidenceSequence::Multiply(at_epsilon_, cs_.NextBets(), x);  // the bets from the scores before x
   BettingConfidenceSequence::Renormalize(at_epsilon_);
   cs_.Add(x);
-  if (at_epsilon_.LogKPlus() >= std::log(1 / params_.alpha)) {
+  if (at_epsilon_.plus.Log() >= std::log(1 / params_.alpha)) {
     decision_ = Decision::kDifferent;
-  } else if (at_epsilon_.LogKMinus() >= std::log(1 / params_.beta)) {
+  } else if (at_epsilon_.minus.Log() >= std::log(1 / params_.beta)) {
     decision_ = Decision::kSame;
   }
   *decision = decision_;
@@ -158,11 +161,7 @@ uint64_t MinimumToSame(const TestParams& params) {
   TestParams unbounded = params;
   unbounded.n_max = std::numeric_limits<uint64_t>::max();
   SequentialTest test(unbounded, /*with_bounds=*/false);
-  Decision d = Decision::kUndecided;
-  while (d == Decision::kUndecided && test.cs().n() < 100000) {
-    if (!test.Add(0, &d).ok()) break;
-  }
-  return d == Decision::kSame ? test.cs().n() : std::numeric_limits<uint64_t>::max();
+  return ZerosUntilSame(test, 100000);
 }
 
 }  // namespace pot::stats

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "stats/capital.h"
 #include "util/status.h"
 
 namespace pot::stats {
@@ -39,6 +40,26 @@ uint64_t MinimumToSame(const TestParams& params);
 enum class Decision { kUndecided, kSame, kDifferent };
 const char* DecisionName(Decision d);
 
+// OK when x is a score the tests accept: finite and in [0, 1].
+Status CheckScore(double x);
+
+// The candidate means the reported bounds are read on, increasing from 0 to 1: (j / 1000)^2, fine near 0,
+// where SAME and DIFFERENT are decided.
+std::vector<double> BoundGrid();
+
+// Feeds zeros to test until it decides; the number fed if that decision is SAME, else (or past limit)
+// UINT64_MAX. Shared by MinimumToSame and MinimumTokensToSame (stats/per_token.h).
+template <typename Test>
+uint64_t ZerosUntilSame(Test& test, uint64_t limit) {
+  Decision d = Decision::kUndecided;
+  uint64_t n = 0;
+  while (d == Decision::kUndecided && n < limit) {
+    if (!test.Add(0, &d).ok()) break;
+    ++n;
+  }
+  return d == Decision::kSame ? n : UINT64_MAX;
+}
+
 // The one-sided confidence sequences: lower() at level alpha, upper() at level beta, both intersected
 // over time (so monotone). Bounds are reported on a grid of candidate means (resolution 1e-6 near 0,
 // 2e-3 near 1) and rounded outward, so they are never tighter than the exact construction.
@@ -56,15 +77,12 @@ class BettingConfidenceSequence {
 
  private:
   friend class SequentialTest;
-  // The two capitals at one candidate mean, each kept as mantissa * 2^exponent: products, not sums of
-  // logarithms, so an update is a multiply (the audit of a 1000-challenge run replays a million of them).
+  friend class TokenTest;  // its DIFFERENT half is this construction's K+ (stats/per_token.h)
+  // The two capitals at one candidate mean.
   struct Point {
     double m;
     double cap_plus, cap_minus;  // kMaxStake / m, kMaxStake / (1 - m)
-    double k_plus = 1, k_minus = 1;
-    int64_t exp_plus = 0, exp_minus = 0;
-    double LogKPlus() const;
-    double LogKMinus() const;
+    Capital plus, minus;         // K+_t(m), K-_t(m)
   };
   static Point MakePoint(double m);
   // The bets for the next score, from the scores before it (predictability).
@@ -72,6 +90,8 @@ class BettingConfidenceSequence {
     double plus, minus;
   };
   Bets NextBets() const;
+  // The factor 1 + l+ (x - m) that x brings to K+(m), the bet truncated at the point's cap.
+  static double PlusFactor(const Point& p, const Bets& bets, double x);
   static void Multiply(Point& p, const Bets& bets, double x);
   static void Renormalize(Point& p);
   void UpdateBounds();
@@ -95,6 +115,7 @@ class SequentialTest {
   // n_max, further scores are refused.
   Status Add(double x, Decision* decision);
   Decision decision() const { return decision_; }
+  uint64_t n() const { return cs_.n(); }
   bool done() const { return decision_ != Decision::kUndecided || cs_.n() >= params_.n_max; }
   const BettingConfidenceSequence& cs() const { return cs_; }
   const TestParams& params() const { return params_; }

@@ -1,0 +1,81 @@
+// stats: the sequential test for per-token scores of an endpoint run (docs/statistics.md, "Per-token
+// scores (endpoint runs)").
+//
+// An endpoint run scores every generated token, X_t in [0, 1]. These scores are neither independent nor
+// identically distributed: tokens of one challenge depend on each other and their conditional means
+//   mu_t = E[X_t | everything before token t]
+// vary. SequentialTest assumes mu_t is one constant; TokenTest does not:
+//   DIFFERENT (level alpha) rejects H0: mu_t <= epsilon at every t. Its capital is SequentialTest's K+ at
+//     epsilon (predictable bets), a nonnegative supermartingale under H0, so P(ever DIFFERENT) <= alpha.
+//   SAME (level beta) rejects H1_t: (1/t) sum_{i<=t} mu_i >= epsilon, the average conditional mean of the
+//     t tokens scored so far: P(exists t: SAME at t and H1_t) <= beta. Its capital is a mixture of K- with
+//     constant bets; predictable bets that vary would let a stream that disagrees where the bet is small
+//     and agrees where it is large grow K- although its average is >= epsilon.
+// SAME speaks about the scored tokens' average, not about unseen prompts: a model that disagrees on a few
+// whole challenges and agrees on the rest can reach SAME before one of those challenges is drawn. Its link
+// to the prompt family rests on the challenges being secret random draws, and it is only as strong as the
+// number of distinct challenges scored (the doc's section quantifies this).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "stats/capital.h"
+#include "stats/sequential.h"
+#include "util/status.h"
+
+namespace pot::stats {
+
+// The fewest token scores, all exactly 0, after which TokenTest says SAME (UINT64_MAX beyond 10^6).
+uint64_t MinimumTokensToSame(const TestParams& params);
+
+class TokenTest {
+ public:
+  // Uses params.alpha, beta and epsilon (in (0, 1)). params.n_max counts challenges, not tokens, and is
+  // the caller's to enforce: TokenTest stops only on a decision.
+  // with_bounds = false skips lower() and upper() (decisions only): simulations run millions of tokens.
+  explicit TokenTest(const TestParams& params, bool with_bounds = true);
+
+  // Adds one token's score, x finite and in [0, 1]; returns the decision after it (kUndecided until one
+  // is reached). Refuses x outside [0, 1] and every score after a decision.
+  Status Add(double x, Decision* decision);
+  Decision decision() const { return decision_; }
+  uint64_t n() const { return cs_.n(); }
+  double mean() const { return cs_.mean(); }
+
+  // Bounds on the grid of BoundGrid(), rounded outward. For every m:
+  //   P(exists t: lower_t > m while mu_i <= m for all i <= t) <= alpha   (lower is intersected over time:
+  //     its claim, "some mu_i so far exceeded m", only grows more true);
+  //   P(exists t: upper_t <= m while (1/t) sum_{i<=t} mu_i >= m) <= beta  (upper is NOT intersected over
+  //     time: the running average it bounds moves, so an earlier upper says nothing about it now).
+  // 0 and 1 (no claim) when constructed with_bounds = false.
+  double lower() const { return cs_.lower(); }
+  double upper() const { return upper_; }
+  const TestParams& params() const { return params_; }
+
+  // The constant bets of the SAME mixture, as fractions f_j of 1 / (1 - m), and their weights (sum 1).
+  static constexpr int kBets = 5;
+  static const std::array<double, kBets> kBetFractions, kBetWeights;
+
+ private:
+  // sum_j w_j prod_{i<=t} (1 - l_j (X_i - m)) with the constant bets l_j = f_j / (1 - m), for one m < 1.
+  struct Mixture {
+    double m;
+    std::array<Capital, kBets> k;
+    void Multiply(double x);
+    void Renormalize();
+    double Value() const;
+  };
+  void UpdateUpper();
+
+  TestParams params_;
+  BettingConfidenceSequence cs_;  // K+ grid and bets; its K- half is not valid here and is never read
+  BettingConfidenceSequence::Point different_;  // K+(epsilon)
+  Mixture same_;                                // the SAME mixture at epsilon
+  std::vector<Mixture> upper_grid_;             // the SAME mixture at each grid point below 1
+  double upper_ = 1;
+  Decision decision_ = Decision::kUndecided;
+};
+
+}  // namespace pot::stats
