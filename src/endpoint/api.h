@@ -64,7 +64,7 @@ struct Generation {
 
 struct ParseLimits {
   size_t max_tokens = 0;     // more generated tokens than asked is a fault
-  int top_logprobs = 0;      // the top-k lists must hold exactly this many (or fewer only when the vocabulary is smaller)
+  int top_logprobs = 0;      // the top-k lists must hold exactly this many
 };
 
 // Parses a response body of api. Checks: a JSON object; the generated tokens present (by id for
