@@ -79,6 +79,9 @@ double RetryAfterSeconds(const std::string& value) {
   return std::max(0.0, std::difftime(when, std::time(nullptr)));
 }
 
+// libcurl's millisecond options, where 0 would mean "no limit at all".
+long Millis(double seconds) { return static_cast<long>(std::clamp(seconds * 1000, 1.0, 1e12)); }
+
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // What one attempt came back with.
@@ -169,8 +172,8 @@ void CurlClient::Perform(const std::string& url, const std::string* body, Attemp
   curl_easy_setopt(c, CURLOPT_PROXY, "");  // never an http_proxy from the environment: loopback stays loopback
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_s * 1000));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout_s * 1000));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout_s));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, Millis(options_.total_timeout_s));
   // Refused before the first byte when the server announces a larger body; OnBody catches the rest.
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, a->error);
@@ -307,7 +310,7 @@ Status CurlClient::Run(const char* method, const std::string& url, const std::st
   for (int attempt = 1;; ++attempt) {
     Attempt a;
     Perform(url, body, &a);
-    out->status = a.code == CURLE_OK ? a.status : 0;
+    out->status = a.status;
     out->body = std::move(a.body);
     out->content_type = std::move(a.content_type);
     out->seconds = a.seconds;

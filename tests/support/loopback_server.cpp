@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
@@ -98,7 +99,11 @@ bool ReadMessage(int fd, const std::atomic<bool>* stop, Clock::time_point deadli
   m->body = buf.substr(head_end + 4);
   const std::string length = HeaderValue(m->headers, "Content-Length");
   if (length.empty() && !is_response) return true;
-  const size_t want = length.empty() ? kMaxBodyBytes : std::stoull(length);
+  size_t want = kMaxBodyBytes;
+  if (!length.empty()) {
+    const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), want);
+    if (ec != std::errc() || end != length.data() + length.size()) return *error = "a bad Content-Length", false;
+  }
   if (want > kMaxBodyBytes) return *error = "body too large", false;
   while (m->body.size() < want) {
     const ssize_t n = RecvSome(fd, chunk, std::min(sizeof chunk, want - m->body.size()), stop, deadline);
