@@ -56,8 +56,10 @@ Status AuditFromArgs(const Args& args, audit::Report* report) {
   if (auto cand = args.Get("cand")) options.candidate_model = *cand;
   options.reference_file = args.Get("reference");
   options.rescore = args.Has("rescore");
-  if (options.rescore && !options.candidate_model) {
-    return Status::InvalidArgument("--rescore needs --models REF.gguf,CAND.gguf, or --cand CAND.gguf --reference REF.potref");
+  // Which models a rescore needs depends on the bundle (an endpoint run's needs only --ref): AuditBundle says.
+  if (options.rescore && !options.candidate_model && !options.reference_model) {
+    return Status::InvalidArgument("--rescore needs --models REF.gguf,CAND.gguf, --cand CAND.gguf --reference REF.potref, "
+                                   "or (an endpoint bundle) --ref REF.gguf");
   }
   if (s.ok()) s = args.GetU64("recheck-sample", 0, &options.recheck_sample);
   if (s.ok()) s = args.GetThreads("threads", 0, &options.threads);

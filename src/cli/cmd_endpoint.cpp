@@ -48,7 +48,8 @@ Status HttpOptionsFromArgs(const Args& args, Env* env, http::Options* out) {
   return Status::OK();
 }
 
-Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* o, evidence::EndpointRef* ref) {
+Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* o, evidence::EndpointRef* ref,
+                           stats::TestParams* test) {
   std::string display;
   POT_RETURN_IF_ERROR(EndpointUrl(*args.Get("endpoint"), &o->url, &display));
   POT_RETURN_IF_ERROR(HttpOptionsFromArgs(args, env, &o->http));
@@ -92,6 +93,7 @@ Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* o, evi
       return Status::InvalidArgument("--tau is a margin in nats, in [0, 10)");
     }
   }
+  if (!args.Has("epsilon")) test->epsilon = endpoint::CalibrationOf(o->score.kind).epsilon;
   *ref = evidence::EndpointRef{display, endpoint::ApiName(o->api), o->model, probe.model, probe.fingerprint,
                                endpoint::ScoreName(o->score.kind),
                                o->score.kind == endpoint::ScoreKind::kGreedy ? o->score.tau : 0.0, o->score.top_logprobs};

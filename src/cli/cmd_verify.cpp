@@ -266,6 +266,10 @@ int RunVerify(const Args& args) {
   verify::Options options;
   Status s = Options(args, &options);
   if (s.ok() && args.Get("o") && args.Get("o")->empty()) s = Status::InvalidArgument("-o needs a run directory");
+  // A stray word is a mistake (an unquoted path with a space), never something to ignore.
+  if (s.ok() && !args.positionals().empty()) {
+    s = Status::InvalidArgument("verify takes no positional arguments ('" + args.positionals()[0] + "')");
+  }
   if (!s.ok()) return ReportError(s);
   // Refuse incomparable models before any key is made or directory written.
   verify::Result result;
@@ -279,7 +283,7 @@ int RunVerify(const Args& args) {
     result.ref_vocab_sha256 = info.vocab_sha256;
     ep.emplace();
     ep_ref.emplace();
-    if (s.ok()) s = EndpointRunFromArgs(args, env, &*ep, &*ep_ref);
+    if (s.ok()) s = EndpointRunFromArgs(args, env, &*ep, &*ep_ref, &options.test);
     ep->reference = options.reference;
     options.continuation_tokens = ep->tokens;
   } else if (args.Has("reference")) {
@@ -426,6 +430,8 @@ int RunVerify(const Args& args) {
                                    {"model_served", ep_ref->model_served}, {"fingerprint", ep_ref->fingerprint},
                                    {"score", ep_ref->score}, {"tau", ep_ref->tau}, {"top_logprobs", ep_ref->top_logprobs},
                                    {"feed", "token"}, {"tokens_scored", result.scores_used},
+                                   {"honest_floor", endpoint::CalibrationOf(ep->score.kind).floor},
+                                   {"calibrated_on", endpoint::CalibrationOf(ep->score.kind).calibrated_on},
                                    {"evidence", EndpointEvidenceNote(*ep_ref)}}
                             : json(nullptr)},
             {"vocab_sha256", result.ref_vocab_sha256},

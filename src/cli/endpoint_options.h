@@ -25,6 +25,8 @@ Status HttpOptionsFromArgs(const Args& args, Env* env, http::Options* out);
 // verify --endpoint: everything endpoint::Scorer needs but the reference side, and the transcript's
 // description of the endpoint. Probes the endpoint (a few short requests) when --api or --score is not
 // given, to detect the API and pick the strongest score it supports; prints what it chose.
-Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* options, evidence::EndpointRef* ref);
+// Without --epsilon, the test's epsilon becomes the chosen score's calibrated tolerance (endpoint::CalibrationOf).
+Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* options, evidence::EndpointRef* ref,
+                           stats::TestParams* test);
 
 }  // namespace pot::cli

@@ -36,6 +36,16 @@ Status LogprobsScore(const Vocabulary& vocab, const float* logp, int32_t token, 
 
 }  // namespace
 
+const Calibration& CalibrationOf(ScoreKind kind) {
+  // bench/endpoint.sh, 2026-12-01: per-token means over 4-16 challenges of 32 tokens, llama-server 3.22.1
+  // (build de3ff81, CPU) serving each member, base.gguf as the reference. greedy (tau 0.05): base 0, q8_0 0,
+  // q4_0 0.018, finetune 0.031, distilled 0.086, sibling 0.53. logprobs (k 8): base 0.0001, q8_0 0.0020,
+  // q4_0 0.011, finetune 0.42, sibling 0.30, distilled 0.50.
+  static const Calibration kGreedy{0.01, 0.0, "forge family (testbed seed 1) on llama-server 3.22.1 CPU, tau 0.05"};
+  static const Calibration kLogprobs{0.005, 0.0001, "forge family (testbed seed 1) on llama-server 3.22.1 CPU, k 8"};
+  return kind == ScoreKind::kGreedy ? kGreedy : kLogprobs;
+}
+
 const char* ScoreName(ScoreKind kind) { return kind == ScoreKind::kGreedy ? "greedy" : "logprobs"; }
 
 Status ScoreFromName(const std::string& name, ScoreKind* out) {

@@ -30,6 +30,17 @@ enum class ScoreKind {
 const char* ScoreName(ScoreKind kind);
 Status ScoreFromName(const std::string& name, ScoreKind* out);
 
+// Each score's default tolerance and the mean it takes when the endpoint serves the reference's own weights
+// (its honest floor), measured on the forge family served by llama-server (bench/endpoint.sh; docs/endpoint.md
+// has the table): a score that sits far below epsilon for the same weights, so SAME is reachable, and above
+// it for every other member but q8_0.
+struct Calibration {
+  double epsilon;
+  double floor;
+  const char* calibrated_on;
+};
+const Calibration& CalibrationOf(ScoreKind kind);
+
 struct ScoreParams {
   ScoreKind kind = ScoreKind::kGreedy;
   double tau = 0.05;     // greedy margin, nats

@@ -76,10 +76,21 @@ TEST_F(EndpointTest, BaseServedIsSameFinetuneServedIsDifferent) {
   for (const char* other : {"finetune", "sibling", "distilled"}) {
     auto server = Serve(other);
     ASSERT_TRUE(server);
-    auto r = RunPot(Verify(server->base_url(), dir_.File(other), Key() + " --mode audit"));
-    EXPECT_EQ(r.exit_code, 1) << other << "\n" << r.out << r.err;
-    EXPECT_NE(r.out.find("decision    DIFFERENT"), std::string::npos) << other << "\n" << r.out;
+    for (const char* score : {"greedy", "logprobs"}) {
+      auto r = RunPot(Verify(server->base_url(), dir_.File(std::string(other) + "-" + score), Key() + " --mode audit --score " + score));
+      EXPECT_EQ(r.exit_code, 1) << other << " " << score << "\n" << r.out << r.err;
+      EXPECT_NE(r.out.find("decision    DIFFERENT"), std::string::npos) << other << " " << score << "\n" << r.out;
+    }
   }
+}
+
+TEST_F(EndpointTest, BaseServedIsSameUnderTheLogprobsScoreWhichSaysItRestsOnReportedNumbers) {
+  auto base = Serve("base");
+  ASSERT_TRUE(base);
+  auto r = RunPot(Verify(base->base_url(), dir_.File("run"), Key() + " --mode audit --score logprobs"));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("decision    SAME"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("could forge"), std::string::npos) << r.out;
 }
 
 TEST_F(EndpointTest, TheApiKeyNeverReachesTheRunDirectoryOrTheTerminal) {
@@ -87,7 +98,7 @@ TEST_F(EndpointTest, TheApiKeyNeverReachesTheRunDirectoryOrTheTerminal) {
   auto server = Serve("base", {"--api-key", secret});
   ASSERT_TRUE(server);
   const std::string run = dir_.File("keyed");
-  auto refused = RunPot(Verify(server->base_url(), run, Key() + " --api llama-server --score greedy --n-max 2"));
+  auto refused = RunPot(Verify(server->base_url(), dir_.File("unkeyed"), Key() + " --api llama-server --score greedy --n-max 2"));
   EXPECT_EQ(refused.exit_code, 4) << refused.err;
   EXPECT_NE(refused.err.find("401"), std::string::npos) << refused.err;
   const std::string env = "POT_TEST_API_KEY=" + secret + " ";
@@ -102,11 +113,13 @@ TEST_F(EndpointTest, TheApiKeyNeverReachesTheRunDirectoryOrTheTerminal) {
     ++files;
     EXPECT_EQ(test::Slurp(e.path().string()).find(secret), std::string::npos) << e.path();
   }
-  EXPECT_GE(files, 4);  // run.lock, transcript, result, bundle
+  EXPECT_GE(files, 3);  // transcript, result, bundle
 }
 
-// A run stopped by SIGKILL mid-way, and runs stopped by each fault the proxy injects, resume to the
-// transcript an uninterrupted run writes.
+// A run stopped by SIGKILL mid-way, and runs stopped by each fault the proxy injects, resume: the records
+// already on disk stay byte for byte, the run finishes with the uninterrupted run's decision, and a rerun of
+// the finished command changes nothing (same root). Two runs' transcripts are not byte-identical: each holds
+// the endpoint's raw bodies, and llama-server's carry its timings.
 TEST_F(EndpointTest, FaultsStopTheRunCleanlyAndRerunsResumeToTheSameRoot) {
   auto server = Serve("base");
   ASSERT_TRUE(server);
@@ -128,12 +141,12 @@ TEST_F(EndpointTest, FaultsStopTheRunCleanlyAndRerunsResumeToTheSameRoot) {
       {"429", test::Fault::Status429(0), "HTTP 429"},
       {"slow", test::Fault::Delay(5), "timed out"},
       {"truncated", test::Fault::TruncateHalf(), "challenge 2"},
-      {"not json", test::Fault::ReplaceBody("<html>bad gateway</html>"), "not a JSON object"},
-      {"no tokens", rewrite([](json& j) { j.erase("tokens"); }), "\"tokens\""},
-      {"negative id", rewrite([](json& j) { j["tokens"][0] = -5; }), "negative token id"},
-      {"foreign id", rewrite([](json& j) { j["tokens"][0] = 999999; }), "outside the reference vocabulary"},
-      {"other text", rewrite([](json& j) { j["content"] = "something else"; }), "does not round-trip"},
-      {"other model", rewrite([](json& j) { j["model"] = "someone-else.gguf"; }), "answered as model"},
+      {"not-json", test::Fault::ReplaceBody("<html>bad gateway</html>"), "not a JSON object"},
+      {"no-tokens", rewrite([](json& j) { j.erase("tokens"); }), "\"tokens\""},
+      {"negative-id", rewrite([](json& j) { j["tokens"][0] = -5; }), "negative token id"},
+      {"foreign-id", rewrite([](json& j) { j["tokens"][0] = 999999; }), "outside the reference vocabulary"},
+      {"other-text", rewrite([](json& j) { j["content"] = "something else"; }), "does not round-trip"},
+      {"other-model", rewrite([](json& j) { j["model"] = "someone-else.gguf"; }), "answered as model"},
   };
   // One proxy for every run, so every run names the same endpoint URL. While a case is armed, the first
   // three requests pass (GET /v1/models, challenges 0 and 1) and every later one, retries included, fails.
@@ -146,19 +159,29 @@ TEST_F(EndpointTest, FaultsStopTheRunCleanlyAndRerunsResumeToTheSameRoot) {
   const std::string common = Key() + " --api llama-server --score greedy --mode audit --retries 1 --timeout 3";
   const std::string clean = dir_.File("clean");
   ASSERT_EQ(RunPot(Verify(proxy.base_url(), clean, common)).exit_code, 0);
-  const std::string root = RootOf(clean);
+  const std::string decision = json::parse(test::Slurp(clean + "/result.json")).at("decision").get<std::string>();
+  auto resumes = [&](const std::string& run) {
+    const std::string before = test::Slurp(run + "/transcript.jsonl");
+    auto again = RunPot(Verify(proxy.base_url(), run, common));
+    EXPECT_NE(again.exit_code, 4) << again.err;
+    EXPECT_NE(again.err.find("resuming"), std::string::npos) << again.err;
+    EXPECT_EQ(test::Slurp(run + "/transcript.jsonl").substr(0, before.size()), before);
+    EXPECT_EQ(json::parse(test::Slurp(run + "/result.json")).at("decision").get<std::string>(), decision);
+    const std::string root = RootOf(run);
+    auto rerun = RunPot(Verify(proxy.base_url(), run, common));
+    EXPECT_EQ(rerun.exit_code, again.exit_code) << rerun.err;
+    EXPECT_EQ(RootOf(run), root);
+  };
 
   // SIGKILL once two records are on disk.
   const std::string killed = dir_.File("killed");
   const std::string cmd = std::string(POT_BINARY) + " " + Verify(proxy.base_url(), killed, common) +
-                          " >/dev/null 2>&1 & pid=$!; while [ \"$(wc -l < " + killed +
-                          "/transcript.jsonl 2>/dev/null || echo 0)\" -lt 3 ]; do sleep 0.02; done; kill -9 $pid; wait $pid";
+                          " >/dev/null 2>&1 & pid=$!; while [ \"$(cat " + killed +
+                          "/transcript.jsonl 2>/dev/null | wc -l)\" -lt 3 ]; do sleep 0.02; done; kill -9 $pid; wait $pid";
   test::WriteBytes(dir_.File("kill.sh"), cmd + "\n");
   std::system(("bash " + dir_.File("kill.sh")).c_str());
   EXPECT_GE(test::CountLines(test::Slurp(killed + "/transcript.jsonl")), 3);
-  auto resumed = RunPot(Verify(proxy.base_url(), killed, common));
-  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_EQ(RootOf(killed), root);
+  resumes(killed);
 
   for (size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];
@@ -171,12 +194,8 @@ TEST_F(EndpointTest, FaultsStopTheRunCleanlyAndRerunsResumeToTheSameRoot) {
     EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
     EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("pot: error"), r.err.rfind("pot: error")) << r.err;  // one error line (retry notices aside)
-    EXPECT_EQ(test::CountLines(test::Slurp(run + "/transcript.jsonl")), 3);  // header and the two scored challenges
-    // The same command, the endpoint healthy again, resumes to the uninterrupted run's transcript.
-    auto again = RunPot(Verify(proxy.base_url(), run, common));
-    EXPECT_EQ(again.exit_code, 0) << again.err;
-    EXPECT_NE(again.err.find("resuming"), std::string::npos) << again.err;
-    EXPECT_EQ(RootOf(run), root);
+    EXPECT_EQ(test::CountLines(test::Slurp(run + "/transcript.jsonl")), 3) << r.err;  // header and the two scored challenges
+    resumes(run);  // the same command, the endpoint healthy again
   }
 }
 

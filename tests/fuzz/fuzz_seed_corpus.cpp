@@ -100,6 +100,18 @@ void Journals(Corpus c) {
   c.Add(lines[0] + "\n");
 }
 
+// Bodies in the shapes llama-server really sends (first byte: API and k, as the target reads it).
+void EndpointResponses(Corpus c) {
+  const std::string entry = "{\"id\":1,\"token\":\"a\",\"bytes\":[97],\"logprob\":-0.5";
+  c.Add(std::string(1, '\0') + "{\"content\":\"ab\",\"tokens\":[1,2],\"model\":\"m\"}");
+  c.Add(std::string(1, '\2') + "{\"content\":\"a\",\"tokens\":[1],\"completion_probabilities\":[" + entry +
+        ",\"top_logprobs\":[" + entry + "}]}]}");
+  c.Add(std::string(1, '\3') + "{\"model\":\"m\",\"choices\":[{\"text\":\"a\",\"logprobs\":{\"content\":[" + entry +
+        ",\"top_logprobs\":[" + entry + "}]}]}}]}");
+  c.Add(std::string(1, '\3') + "{\"choices\":[{\"text\":\"a\",\"logprobs\":{\"tokens\":[\"a\"],\"token_logprobs\":[-0.5],"
+        "\"top_logprobs\":[{\"a\":-0.5}]}}]}");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -116,5 +128,6 @@ int main(int argc, char** argv) {
   Proofs({dir, "proof_fuzz"});
   Keys({dir, "keyfile_fuzz"});
   Journals({dir, "journal_fuzz"});
+  EndpointResponses({dir, "endpoint_response_fuzz"});
   return 0;
 }
