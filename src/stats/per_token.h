@@ -9,8 +9,9 @@
 //     epsilon (predictable bets), a nonnegative supermartingale under H0, so P(ever DIFFERENT) <= alpha.
 //   SAME (level beta) rejects H1_t: (1/t) sum_{i<=t} mu_i >= epsilon, the average conditional mean of the
 //     t tokens scored so far: P(exists t: SAME at t and H1_t) <= beta. Its capital is a mixture of K- with
-//     constant bets; predictable bets that vary would let a stream that disagrees where the bet is small
-//     and agrees where it is large grow K- although its average is >= epsilon.
+//     constant bets: only a constant bet makes K- <= a martingale whenever the average is >= epsilon
+//     (Jensen); with varying bets, a stream that disagrees where the bet is small and agrees where it is
+//     large can grow K- while its average stays >= epsilon.
 // SAME speaks about the scored tokens' average, not about unseen prompts: a model that disagrees on a few
 // whole challenges and agrees on the rest can reach SAME before one of those challenges is drawn. Its link
 // to the prompt family rests on the challenges being secret random draws, and it is only as strong as the

@@ -115,7 +115,6 @@ class SequentialTest {
   // n_max, further scores are refused.
   Status Add(double x, Decision* decision);
   Decision decision() const { return decision_; }
-  uint64_t n() const { return cs_.n(); }
   bool done() const { return decision_ != Decision::kUndecided || cs_.n() >= params_.n_max; }
   const BettingConfidenceSequence& cs() const { return cs_; }
   const TestParams& params() const { return params_; }
