@@ -86,6 +86,10 @@ Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* o, evi
   if (top == 0 || top > 20) return Status::InvalidArgument("--top-logprobs is 1 to 20");
   o->tokens = static_cast<int>(tokens);
   o->score.top_logprobs = o->score.kind == endpoint::ScoreKind::kLogprobs ? static_cast<int>(top) : 0;
+  if (o->score.kind == endpoint::ScoreKind::kReplay) {
+    if (o->api != endpoint::Api::kLlamaServer) return Status::InvalidArgument("--score replay needs the llama-server API");
+    o->score.tau = 1e-3;
+  }
   if (auto tau = args.Get("tau")) {
     char* end = nullptr;
     o->score.tau = std::strtod(tau->c_str(), &end);
@@ -96,7 +100,7 @@ Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* o, evi
   if (!args.Has("epsilon")) test->epsilon = endpoint::CalibrationOf(o->score.kind).epsilon;
   *ref = evidence::EndpointRef{display, endpoint::ApiName(o->api), o->model, probe.model, probe.fingerprint,
                                endpoint::ScoreName(o->score.kind),
-                               o->score.kind == endpoint::ScoreKind::kGreedy ? o->score.tau : 0.0, o->score.top_logprobs};
+                               o->score.kind == endpoint::ScoreKind::kLogprobs ? 0.0 : o->score.tau, o->score.top_logprobs};
   return Status::OK();
 }
 

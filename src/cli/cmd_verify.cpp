@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -466,6 +467,14 @@ int RunVerify(const Args& args) {
     std::printf("time        %.1f s, %.0f positions/s scored (%s)\n", result.seconds, rate,
                 ep ? "endpoint generation and reference scoring" : ref_file ? "by the candidate, against the reference file" : "each by both models");
     if (ep) std::printf("evidence    %s\n", EndpointEvidenceNote(*ep_ref).c_str());
+    if (ep && result.decision == stats::Decision::kSame) {
+      // SAME bounds the scored tokens' average (docs/statistics.md, "What SAME says"): an endpoint that
+      // switches models on some requests escapes every one of the n challenges with probability (1 - r)^n.
+      const double n = static_cast<double>(result.n_used);
+      std::printf("coverage    SAME covers the %llu challenges scored: an endpoint serving another model on 5%% "
+                  "(20%%) of requests would have escaped all of them with probability %.2f (%.2f)\n",
+                  static_cast<unsigned long long>(result.n_used), std::pow(0.95, n), std::pow(0.8, n));
+    }
     if (ref_file) {
       std::printf("reference   %s signed by %s (%s)\n", args.Get("reference")->c_str(), KeyId(ref_file->signer).c_str(),
                   args.Has("trust") ? "pinned by --trust" : "NOT pinned: --accept-any-reference-signer");
@@ -496,8 +505,8 @@ CommandSpec VerifyCommand() {
             "with --reference: accept a file from any signer instead of --trust (insecure; recorded in the evidence)"},
            {"cand", true, "the candidate model (GGUF)"},
            {"endpoint", true, "instead of --cand: the base URL of an HTTP endpoint claimed to serve the --ref model"},
-           {"score", true, "with --endpoint: greedy or logprobs (default: the strongest the endpoint supports)"},
-           {"tau", true, "with --endpoint, greedy: the margin in nats below the reference's argmax that counts as a tie (default 0.05)"},
+           {"score", true, "with --endpoint: replay, greedy or logprobs (default: the strongest the endpoint supports)"},
+           {"tau", true, "with --endpoint: the margin that counts as a tie: greedy, nats below the argmax (default 0.05); replay, probability (default 0.001)"},
            {"top-logprobs", true, "with --endpoint, logprobs: how many top log-probabilities to ask for (default 8)"},
            {"mode", true, "preset of alpha, beta, epsilon, n_max: quick, audit (default) or strict"},
            {"key", true, "challenge key file from 'pot challenge commit' (default: a fresh key for this run)"},

@@ -126,8 +126,36 @@ void CheckTopLists(const std::vector<GeneratedToken>& tokens, int k) {
   }
 }
 
+double NumberOr(const json& object, const char* key, double fallback) {
+  return object.contains(key) && object.at(key).is_number() ? object.at(key).get<double>() : fallback;
+}
+
+SamplerSettings SettingsFrom(const json& j) {
+  SamplerSettings s;
+  if (!j.contains("generation_settings") || !j.at("generation_settings").is_object()) return s;
+  const json& g = j.at("generation_settings");
+  s.reported = true;
+  const double seed = NumberOr(g, "seed", -1);
+  s.seed = seed >= 0 && seed <= 4294967295.0 ? static_cast<uint32_t>(seed) : 0;
+  s.temperature = NumberOr(g, "temperature", -1);
+  s.top_p = NumberOr(g, "top_p", -1);
+  s.min_p = NumberOr(g, "min_p", -1);
+  s.typical_p = NumberOr(g, "typical_p", -1);
+  s.xtc_probability = NumberOr(g, "xtc_probability", -1);
+  s.repeat_penalty = NumberOr(g, "repeat_penalty", -1);
+  s.presence_penalty = NumberOr(g, "presence_penalty", -1);
+  s.frequency_penalty = NumberOr(g, "frequency_penalty", -1);
+  s.dry_multiplier = NumberOr(g, "dry_multiplier", -1);
+  s.top_n_sigma = NumberOr(g, "top_n_sigma", 0);
+  const double top_k = NumberOr(g, "top_k", -1), mirostat = NumberOr(g, "mirostat", -1);
+  s.top_k = top_k >= -1e9 && top_k <= 1e9 ? static_cast<int64_t>(top_k) : -1;
+  s.mirostat = mirostat >= -1e9 && mirostat <= 1e9 ? static_cast<int64_t>(mirostat) : -1;
+  return s;
+}
+
 void ParseLlamaServer(const json& j, const ParseLimits& limits, Generation* out) {
   const char* where = "the response";
+  out->sampler = SettingsFrom(j);
   out->model = OptionalString(j, "model");
   out->fingerprint = OptionalString(j, "build_info");
   out->text = StringField(j, "content", where);

@@ -54,8 +54,18 @@ struct GeneratedToken {
   std::vector<TokenLogprob> top;       // largest first as the response lists them; empty when none asked
 };
 
+// The sampler settings llama-server echoes in generation_settings: what it says it ran.
+struct SamplerSettings {
+  bool reported = false;
+  uint32_t seed = 0;
+  double temperature = -1, top_p = -1, min_p = -1, typical_p = -1, xtc_probability = -1, repeat_penalty = -1,
+         presence_penalty = -1, frequency_penalty = -1, dry_multiplier = -1, top_n_sigma = 0;
+  int64_t top_k = -1, mirostat = -1;
+};
+
 struct Generation {
   std::string model;         // the served model name the response reports ("" when it reports none)
+  SamplerSettings sampler;   // llama-server only
   std::string fingerprint;   // system_fingerprint or build, when reported
   std::string text;          // the generated text
   std::vector<GeneratedToken> tokens;

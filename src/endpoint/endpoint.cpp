@@ -32,6 +32,7 @@ Request MakeRequest(const Options& options, const challenge::Challenge& challeng
   r.sampling.greedy = options.score.kind == ScoreKind::kGreedy;
   r.sampling.top_logprobs = options.score.top_logprobs;
   if (!r.sampling.greedy) r.sampling.seed = SeedFromTag(challenge.tag);
+  // OpenAI shapes take no seed-reproducible sampler pot could replay; they are asked for what they take.
   return r;
 }
 
@@ -106,7 +107,9 @@ Status Scorer::ScoreRecorded(const challenge::Challenge& challenge, const std::s
   verify::TeacherForcedSequence(rec->prompt_tokens, rec->continuation, &sequence, &targets);
   POT_RETURN_IF_ERROR(engine::Forward(ctx_.get(), sequence, &dist_).WithContext(where));
   const size_t first_row = rec->prompt_tokens.size() - 1;
-  POT_RETURN_IF_ERROR(ScoreTokens(options_.score, vocab_, dist_, first_row, rec->continuation, gen, &rec->token_scores).WithContext(where));
+  ScoreParams params = options_.score;
+  params.seed = SeedFromTag(challenge.tag);
+  POT_RETURN_IF_ERROR(ScoreTokens(params, vocab_, dist_, first_row, rec->continuation, gen, &rec->token_scores).WithContext(where));
   verify::ChallengeScore& s = rec->score;
   s = verify::ChallengeScore{};
   s.positions = static_cast<uint32_t>(rec->token_scores.size());
@@ -219,6 +222,11 @@ Status Probe(http::Client* client, const std::string& url, const std::optional<A
 }
 
 Status StrongestScore(const ProbeReport& probe, ScoreKind* kind, std::string* why) {
+  if (probe.api == Api::kLlamaServer && probe.seed_honoured && probe.token_ids) {
+    *kind = ScoreKind::kReplay;
+    *why = "llama-server honours seeds: its sampler's draws replayed on the reference's distribution";
+    return Status::OK();
+  }
   if (probe.greedy_repeatable) {
     *kind = ScoreKind::kGreedy;
     *why = "temperature-0 answers repeat: greedy tokens against the reference's argmax";

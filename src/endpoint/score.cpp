@@ -1,6 +1,7 @@
 #include "endpoint/score.h"
 
 #include <cmath>
+#include <random>
 
 #include "text/text.h"
 
@@ -34,7 +35,41 @@ Status LogprobsScore(const Vocabulary& vocab, const float* logp, int32_t token, 
   return Status::OK();
 }
 
+// llama-server's draw, replayed: u from the same generator and distribution, then the cumulative sum of
+// exp(logp - max) in id order, in double, as llama_sampler_dist_apply sums exp(logit - max).
+double ReplayScore(const float* logp, int n_vocab, int32_t token, double u, double tau) {
+  float max_l = logp[0];
+  for (int v = 1; v < n_vocab; ++v) max_l = std::max(max_l, logp[v]);
+  double total = 0, below = 0, own = 0;
+  for (int v = 0; v < n_vocab; ++v) {
+    const double p = static_cast<double>(expf(logp[v] - max_l));
+    if (v < token) below += p;
+    if (v == token) own = p;
+    total += p;
+  }
+  // The endpoint's token is the replayed one when u falls in its interval [below, below + own) of the CDF.
+  const double lo = below / total, hi = (below + own) / total;
+  const double outside = u < lo ? lo - u : (u > hi ? u - hi : 0.0);
+  return outside > tau ? 1.0 : 0.0;
+}
+
 }  // namespace
+
+Status ReplayApplies(const Generation& g, uint32_t seed) {
+  const SamplerSettings& s = g.sampler;
+  auto no = [](const std::string& what) { return Status::IOError("replay does not apply: the endpoint reports " + what); };
+  if (!s.reported) return no("no generation_settings (not llama-server?)");
+  if (s.seed != seed) return no("seed " + std::to_string(s.seed) + ", not the " + std::to_string(seed) + " asked for");
+  if (s.temperature != 1.0) return no("temperature " + std::to_string(s.temperature));
+  if (s.top_k > 0) return no("top_k " + std::to_string(s.top_k));
+  if (s.top_p != 1.0 || s.min_p != 0.0 || s.typical_p != 1.0) return no("top_p/min_p/typical_p truncation");
+  if (s.xtc_probability != 0.0 || s.top_n_sigma > 0) return no("XTC or top-n-sigma sampling");
+  if (s.repeat_penalty != 1.0 || s.presence_penalty != 0.0 || s.frequency_penalty != 0.0 || s.dry_multiplier != 0.0) {
+    return no("repetition penalties");
+  }
+  if (s.mirostat != 0) return no("mirostat sampling");
+  return Status::OK();
+}
 
 const Calibration& CalibrationOf(ScoreKind kind) {
   // bench/endpoint.sh, 2026-12-01: per-token means over 4-16 challenges of 32 tokens, llama-server 3.22.1
@@ -43,19 +78,22 @@ const Calibration& CalibrationOf(ScoreKind kind) {
   // q4_0 0.011, finetune 0.42, sibling 0.30, distilled 0.50.
   static const Calibration kGreedy{0.01, 0.0, "forge family (testbed seed 1) on llama-server 3.22.1 CPU, tau 0.05"};
   static const Calibration kLogprobs{0.005, 0.0001, "forge family (testbed seed 1) on llama-server 3.22.1 CPU, k 8"};
-  return kind == ScoreKind::kGreedy ? kGreedy : kLogprobs;
+  static const Calibration kReplay{0.01, 0.0, "forge family (testbed seed 1) on llama-server 3.22.1 CPU, tau 1e-3"};
+  return kind == ScoreKind::kGreedy ? kGreedy : kind == ScoreKind::kLogprobs ? kLogprobs : kReplay;
 }
 
-const char* ScoreName(ScoreKind kind) { return kind == ScoreKind::kGreedy ? "greedy" : "logprobs"; }
+const char* ScoreName(ScoreKind kind) {
+  return kind == ScoreKind::kGreedy ? "greedy" : kind == ScoreKind::kLogprobs ? "logprobs" : "replay";
+}
 
 Status ScoreFromName(const std::string& name, ScoreKind* out) {
-  for (ScoreKind k : {ScoreKind::kGreedy, ScoreKind::kLogprobs}) {
+  for (ScoreKind k : {ScoreKind::kGreedy, ScoreKind::kLogprobs, ScoreKind::kReplay}) {
     if (name == ScoreName(k)) {
       *out = k;
       return Status::OK();
     }
   }
-  return Status::InvalidArgument("--score is greedy or logprobs, not '" + text::EscapeInvalidUtf8(name) + "'");
+  return Status::InvalidArgument("--score is greedy, replay or logprobs, not '" + text::EscapeInvalidUtf8(name) + "'");
 }
 
 Status ScoreTokens(const ScoreParams& params, const Vocabulary& vocab, const engine::Distributions& ref, size_t first_row,
@@ -64,11 +102,16 @@ Status ScoreTokens(const ScoreParams& params, const Vocabulary& vocab, const eng
   if (ids.size() != generation.tokens.size() || first_row + ids.size() > ref.rows() || ref.n_vocab != vocab.size()) {
     return Status::Internal("endpoint scoring: rows and tokens do not line up");
   }
+  if (params.kind == ScoreKind::kReplay) POT_RETURN_IF_ERROR(ReplayApplies(generation, params.seed));
+  std::mt19937 rng(params.seed);
+  std::uniform_real_distribution<double> uniform(0.0f, 1.0f);  // exactly llama_sampler_dist_apply's
   for (size_t i = 0; i < ids.size(); ++i) {
     const float* logp = ref.logp_row(first_row + i);
     double x = 0;
     if (params.kind == ScoreKind::kGreedy) {
       x = GreedyScore(logp, ref.argmax[first_row + i], ids[i], params.tau);
+    } else if (params.kind == ScoreKind::kReplay) {
+      x = ReplayScore(logp, ref.n_vocab, ids[i], uniform(rng), params.tau);
     } else {
       POT_RETURN_IF_ERROR(LogprobsScore(vocab, logp, ids[i], generation.tokens[i], &x).WithContext("generated token " + std::to_string(i)));
     }

@@ -26,6 +26,14 @@ enum class ScoreKind {
   //   y outside H:                              max(0, 1 - p(y) / q(y))
   // (E over y ~ q is exactly TV(p, q); each value is in [0, 1]). q is what the endpoint reports: forgeable.
   kLogprobs,
+  // llama-server with a seed, temperature 1 and every other sampler off: its sampler then draws
+  // u ~ U[0, 1) from std::mt19937(seed) per token and picks the first token (in id order) whose cumulative
+  // probability reaches u (llama-sampler.cpp, llama_sampler_dist_apply, llama.cpp de3ff81). pot replays
+  // that draw on the reference's distribution: 1 where the endpoint's token is not the replayed one and u
+  // lies more than tau (in probability) outside the endpoint's token's interval, else 0. The same weights
+  // can only disagree where u sits within numerical noise of an interval's edge, so the null mean is 0.
+  // Applies only when the response's generation_settings say that sampler ran (ReplayApplies).
+  kReplay,
 };
 const char* ScoreName(ScoreKind kind);
 Status ScoreFromName(const std::string& name, ScoreKind* out);
@@ -43,9 +51,15 @@ const Calibration& CalibrationOf(ScoreKind kind);
 
 struct ScoreParams {
   ScoreKind kind = ScoreKind::kGreedy;
-  double tau = 0.05;     // greedy margin, nats
+  double tau = 0.05;     // greedy margin, nats; replay margin, probability (default 1e-3 there)
+  uint32_t seed = 0;     // replay: the challenge's seed
   int top_logprobs = 0;  // k asked of the endpoint (logprobs: at least 1)
 };
+
+// OK when generation's reported sampler settings are the ones a replay needs: seed, temperature 1, top-k
+// off, top-p 1, min-p 0, typical-p 1, no XTC, top-n-sigma off, neutral penalties, no mirostat. The error
+// names the first setting that differs ("replay does not apply: ...").
+Status ReplayApplies(const Generation& generation, uint32_t seed);
 
 // scores[i] for generated token i, whose reference distribution is row first_row + i of ref. ids are the
 // generated tokens (MapTokens); generation supplies the reported log-probabilities for kLogprobs.

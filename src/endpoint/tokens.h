@@ -1,7 +1,7 @@
 // endpoint/tokens: the endpoint's generated tokens as ids of the reference vocabulary. By id where the API
 // gives ids (and then the bytes it reports for each id must be that id's bytes in the reference
 // vocabulary), by bytes where it gives text only. A token the reference vocabulary cannot represent, an id
-// outside it, or a generation whose tokens do not spell the text the endpoint returned is reported as
+// outside it, or tokens named by text that do not spell the text the endpoint returned are reported as
 // such: all are evidence of another tokenizer, never dropped.
 #pragma once
 
@@ -38,8 +38,8 @@ class Vocabulary {
 // several ids map to the lowest of them (docs/endpoint.md, "Tokens").
 Status MapEntry(const Vocabulary& vocab, const TokenLogprob& entry, int32_t* id);
 
-// ids[i] for generation.tokens[i]; and the concatenated bytes of the ids must be the generation's text.
-// Errors name the token's position.
+// ids[i] for generation.tokens[i]. Where tokens are named by text, their concatenated bytes must be the
+// generation's text (the tokenization round-trips). Errors name the token's position.
 Status MapTokens(const Vocabulary& vocab, const Generation& generation, std::vector<int32_t>* ids);
 
 }  // namespace pot::endpoint

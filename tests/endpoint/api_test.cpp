@@ -8,6 +8,7 @@
 #include <random>
 
 #include "endpoint/score.h"
+#include "endpoint/tokens.h"
 
 namespace pot::endpoint {
 namespace {
@@ -108,6 +109,25 @@ TEST(EndpointApi, RequestBodiesAreFixedBytes) {
   r.model = "m";
   EXPECT_EQ(RequestBody(Api::kOpenAICompletions, r),
             "{\"model\":\"m\",\"prompt\":[1,450],\"max_tokens\":4,\"temperature\":1.0,\"top_p\":1.0,\"seed\":7,\"logprobs\":5,\"stream\":false}");
+}
+
+TEST(EndpointTokens, TextTokensMustRoundTripAndIdsMustNameTheirBytes) {
+  Vocabulary vocab;
+  ASSERT_TRUE(Vocabulary::FromPieces({"", "a", "b", "ab", " "}, &vocab).ok());
+  Generation g;
+  g.text = "ab a";
+  for (const char* t : {"ab", " ", "a"}) g.tokens.push_back({{std::nullopt, t, true, -0.1}, true, {}});
+  std::vector<int32_t> ids;
+  ASSERT_TRUE(MapTokens(vocab, g, &ids).ok());
+  EXPECT_EQ(ids, (std::vector<int32_t>{3, 4, 1}));
+  g.text = "ab b";  // the tokens spell something else: another tokenizer, or a doctored body
+  EXPECT_NE(MapTokens(vocab, g, &ids).message().find("does not round-trip"), std::string::npos);
+  g.tokens[0].token = {7, "", false, -0.1};
+  EXPECT_NE(MapTokens(vocab, g, &ids).message().find("outside the reference vocabulary"), std::string::npos);
+  g.tokens[0].token = {3, "ba", true, -0.1};
+  EXPECT_NE(MapTokens(vocab, g, &ids).message().find("another tokenizer"), std::string::npos);
+  g.tokens[0].token = {std::nullopt, "zz", true, -0.1};
+  EXPECT_NE(MapTokens(vocab, g, &ids).message().find("not in the reference vocabulary"), std::string::npos);
 }
 
 // E over y ~ q of the logprobs score is exactly TV(p, q): checked on random small distributions by
