@@ -169,9 +169,16 @@ void ParseLlamaServer(const json& j, const ParseLimits& limits, Generation* out)
   }
   if (limits.top_logprobs > 0) {
     const json& probs = Field(j, "completion_probabilities", where);
-    if (!probs.is_array() || probs.size() != out->tokens.size()) {
-      throw Fault("\"completion_probabilities\" does not have one entry per generated token");
+    // llama-server sends a token's probabilities with its text, and withholds the text of a trailing
+    // partial UTF-8 character (at most 3 tokens of 1 byte each): those tokens come without probabilities
+    // and are not scored. Any other shortfall, or an excess, is a fault.
+    const size_t n = probs.is_array() ? probs.size() : 0;
+    if (!probs.is_array() || n > out->tokens.size() || out->tokens.size() - n > 3) {
+      throw Fault("\"completion_probabilities\" has " + std::to_string(n) + " entries for " +
+                  std::to_string(out->tokens.size()) + " generated tokens");
     }
+    out->withheld = out->tokens.size() - n;
+    out->tokens.resize(n);
     for (size_t i = 0; i < probs.size(); ++i) {
       GeneratedToken& g = out->tokens[i];
       const TokenLogprob e = EntryWithId(probs[i], true, "completion_probabilities");

@@ -70,6 +70,9 @@ struct Generation {
   std::string text;          // the generated text
   std::vector<GeneratedToken> tokens;
   std::string finish_reason; // "length", "stop", "eos", ... as reported
+  // llama-server: trailing tokens it generated but sent without probabilities (the bytes of a partial
+  // UTF-8 character it withholds, at most 3); not in tokens, so not scored.
+  size_t withheld = 0;
 };
 
 struct ParseLimits {

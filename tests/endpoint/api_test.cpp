@@ -61,6 +61,20 @@ TEST(EndpointApi, RefusesHostileBodiesWithOneLine) {
   fails(std::string(100000, '['), "not a JSON object");
 }
 
+// llama-server sends no probabilities for the last tokens when their bytes end inside a UTF-8 character
+// (it withholds that text): up to three such tokens are dropped from scoring, more is a fault.
+TEST(EndpointApi, TrailingTokensWithoutProbabilitiesAreWithheldNotScored) {
+  std::string body = LlamaServerBody();
+  body.replace(body.find("[13,376]"), 8, "[13,376,226,128]");
+  body.replace(body.find("\"tokens\""), 0, "");
+  Generation g;
+  ASSERT_TRUE(ParseResponse(Api::kLlamaServer, body, {8, 2}, &g).ok()) << ParseResponse(Api::kLlamaServer, body, {8, 2}, &g).message();
+  EXPECT_EQ(g.tokens.size(), 2u);
+  EXPECT_EQ(g.withheld, 2u);
+  body.replace(body.find("[13,376,226,128]"), 16, "[13,376,226,128,1,1]");
+  EXPECT_NE(ParseResponse(Api::kLlamaServer, body, {8, 2}, &g).message().find("2 entries for 6"), std::string::npos);
+}
+
 TEST(EndpointApi, RefusesTopListsThatContradictTheSampledToken) {
   Generation g;
   // Token 13 sampled with logprob -0.1 but listed in its own top list at -0.7.
