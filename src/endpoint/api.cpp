@@ -98,11 +98,14 @@ TokenLogprob LegacyToken(const std::string& s) {
 
 // Every token must carry its log-probability and a full, ordered, normalisable top list that does not
 // contradict it.
-void CheckTopLists(const std::vector<GeneratedToken>& tokens, int k) {
+void CheckTopLists(const std::vector<GeneratedToken>& tokens, int k, bool passed_over_allowed) {
   for (size_t i = 0; i < tokens.size(); ++i) {
     const GeneratedToken& g = tokens[i];
     const std::string where = "token " + std::to_string(i);
-    if (!g.has_logprob) throw Fault(where + " has no logprob");
+    if (!g.has_logprob) {
+      if (passed_over_allowed) continue;  // llama-server's, checked against the text by the scorer
+      throw Fault(where + " has no logprob");
+    }
     if (g.top.size() != static_cast<size_t>(k)) {
       throw Fault(where + ": " + std::to_string(g.top.size()) + " top logprobs, asked for " + std::to_string(k));
     }
@@ -169,25 +172,26 @@ void ParseLlamaServer(const json& j, const ParseLimits& limits, Generation* out)
   }
   if (limits.top_logprobs > 0) {
     const json& probs = Field(j, "completion_probabilities", where);
-    // llama-server sends a token's probabilities with its text, and withholds the text of a trailing
-    // partial UTF-8 character (at most 3 tokens of 1 byte each): those tokens come without probabilities
-    // and are not scored. Any other shortfall, or an excess, is a fault.
-    const size_t n = probs.is_array() ? probs.size() : 0;
-    if (!probs.is_array() || n > out->tokens.size() || out->tokens.size() - n > 3) {
-      throw Fault("\"completion_probabilities\" has " + std::to_string(n) + " entries for " +
-                  std::to_string(out->tokens.size()) + " generated tokens");
-    }
-    out->withheld = out->tokens.size() - n;
-    out->tokens.resize(n);
-    for (size_t i = 0; i < probs.size(); ++i) {
-      GeneratedToken& g = out->tokens[i];
+    // llama-server records a token's probabilities only when the text generated so far does not end
+    // inside a UTF-8 character (server-context.cpp, process_token): such tokens are in "tokens" but not
+    // here. Entries are matched to tokens in order; a token passed over keeps has_logprob false, and
+    // endpoint/score.cpp checks it was one the server had to pass over. An entry that matches no later
+    // token is a fault.
+    if (!probs.is_array()) throw Fault("\"completion_probabilities\" is not an array");
+    size_t t = 0;
+    for (size_t i = 0; i < probs.size(); ++i, ++t) {
       const TokenLogprob e = EntryWithId(probs[i], true, "completion_probabilities");
-      if (*e.id != *g.token.id) throw Fault("completion_probabilities names token " + std::to_string(*e.id) + " at position " + std::to_string(i) + ", \"tokens\" " + std::to_string(*g.token.id));
+      while (t < out->tokens.size() && *out->tokens[t].token.id != *e.id) ++t;
+      if (t == out->tokens.size()) {
+        throw Fault("completion_probabilities entry " + std::to_string(i) + " names token " + std::to_string(*e.id) +
+                    ", which is not among the generated tokens after the previous entry");
+      }
+      GeneratedToken& g = out->tokens[t];
       g.token = e;
       g.has_logprob = true;
       const json& top = Field(probs[i], "top_logprobs", "completion_probabilities");
       if (!top.is_array()) throw Fault("\"top_logprobs\" is not an array");
-      for (const json& t : top) g.top.push_back(EntryWithId(t, true, "top_logprobs"));
+      for (const json& x : top) g.top.push_back(EntryWithId(x, true, "top_logprobs"));
     }
   }
 }
@@ -325,7 +329,7 @@ Status ParseResponse(Api api, const std::string& body, const ParseLimits& limits
     if (out->tokens.size() > limits.max_tokens) {
       throw Fault(std::to_string(out->tokens.size()) + " tokens generated, " + std::to_string(limits.max_tokens) + " asked for");
     }
-    if (limits.top_logprobs > 0) CheckTopLists(out->tokens, limits.top_logprobs);
+    if (limits.top_logprobs > 0) CheckTopLists(out->tokens, limits.top_logprobs, api == Api::kLlamaServer);
   } catch (const std::exception& e) {
     return Status::IOError(text::EscapeInvalidUtf8(e.what()));
   }

@@ -50,6 +50,8 @@ struct TokenLogprob {
 
 struct GeneratedToken {
   TokenLogprob token;                  // token.logprob valid only when has_logprob
+  // With top_logprobs asked, false only for a token llama-server passed over because the text ended inside
+  // a UTF-8 character after it (the scorer checks that; such a token is not scored by logprobs).
   bool has_logprob = false;
   std::vector<TokenLogprob> top;       // largest first as the response lists them; empty when none asked
 };
@@ -70,9 +72,6 @@ struct Generation {
   std::string text;          // the generated text
   std::vector<GeneratedToken> tokens;
   std::string finish_reason; // "length", "stop", "eos", ... as reported
-  // llama-server: trailing tokens it generated but sent without probabilities (the bytes of a partial
-  // UTF-8 character it withholds, at most 3); not in tokens, so not scored.
-  size_t withheld = 0;
 };
 
 struct ParseLimits {

@@ -113,16 +113,17 @@ Status Scorer::ScoreRecorded(const challenge::Challenge& challenge, const std::s
   verify::ChallengeScore& s = rec->score;
   s = verify::ChallengeScore{};
   s.positions = static_cast<uint32_t>(rec->token_scores.size());
+  if (rec->token_scores.empty()) return Status::IOError(where + ": no generated token could be scored");
   double sum = 0, agree = 0, dnll = 0;
+  for (double x : rec->token_scores) sum += x;
   for (size_t i = 0; i < rec->continuation.size(); ++i) {
-    sum += rec->token_scores[i];
     const float* logp = dist_.logp_row(first_row + i);
     const int32_t top = dist_.argmax[first_row + i];
     agree += top == rec->continuation[i];
     dnll += static_cast<double>(logp[top]) - static_cast<double>(logp[rec->continuation[i]]);
   }
-  const double n = static_cast<double>(s.positions);
-  s.score = sum / n;
+  const double n = static_cast<double>(rec->continuation.size());
+  s.score = sum / static_cast<double>(s.positions);
   if (options_.score.kind == ScoreKind::kLogprobs) s.mean_tv = s.score;
   s.top1_agreement = agree / n;
   s.mean_abs_dnll = dnll / n;  // how far below the reference's argmax the endpoint's tokens sit, nats

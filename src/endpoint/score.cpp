@@ -53,6 +53,18 @@ double ReplayScore(const float* logp, int n_vocab, int32_t token, double u, doub
   return outside > tau ? 1.0 : 0.0;
 }
 
+// Whether text ends inside a UTF-8 character: a lead byte in its last three bytes announcing more bytes than
+// follow it (llama-server's validate_utf8 test).
+bool EndsInsideCharacter(const std::string& text) {
+  for (size_t back = 1; back <= 3 && back <= text.size(); ++back) {
+    const auto c = static_cast<unsigned char>(text[text.size() - back]);
+    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: keep looking for the lead
+    const size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+    return need > back;
+  }
+  return false;
+}
+
 }  // namespace
 
 Status ReplayApplies(const Generation& g, uint32_t seed) {
@@ -104,6 +116,7 @@ Status ScoreTokens(const ScoreParams& params, const Vocabulary& vocab, const eng
   }
   if (params.kind == ScoreKind::kReplay) POT_RETURN_IF_ERROR(ReplayApplies(generation, params.seed));
   std::mt19937 rng(params.seed);
+  std::string spelled;
   std::uniform_real_distribution<double> uniform(0.0f, 1.0f);  // exactly llama_sampler_dist_apply's
   for (size_t i = 0; i < ids.size(); ++i) {
     const float* logp = ref.logp_row(first_row + i);
@@ -113,6 +126,14 @@ Status ScoreTokens(const ScoreParams& params, const Vocabulary& vocab, const eng
     } else if (params.kind == ScoreKind::kReplay) {
       x = ReplayScore(logp, ref.n_vocab, ids[i], uniform(rng), params.tau);
     } else {
+      spelled += vocab.Piece(ids[i]);
+      if (!generation.tokens[i].has_logprob) {
+        // Passed over by llama-server; only where the text then ends inside a character, as its rule says.
+        if (!EndsInsideCharacter(spelled)) {
+          return Status::IOError("generated token " + std::to_string(i) + " has no log-probability, yet the text does not end inside a UTF-8 character there");
+        }
+        continue;
+      }
       POT_RETURN_IF_ERROR(LogprobsScore(vocab, logp, ids[i], generation.tokens[i], &x).WithContext("generated token " + std::to_string(i)));
     }
     scores->push_back(x);

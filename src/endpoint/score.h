@@ -61,7 +61,8 @@ struct ScoreParams {
 // names the first setting that differs ("replay does not apply: ...").
 Status ReplayApplies(const Generation& generation, uint32_t seed);
 
-// scores[i] for generated token i, whose reference distribution is row first_row + i of ref. ids are the
+// scores[i] for generated token i, whose reference distribution is row first_row + i of ref; for kLogprobs,
+// tokens llama-server sent without probabilities are not scored (so scores may be shorter than ids). ids are the
 // generated tokens (MapTokens); generation supplies the reported log-probabilities for kLogprobs.
 Status ScoreTokens(const ScoreParams& params, const Vocabulary& vocab, const engine::Distributions& ref, size_t first_row,
                    const std::vector<int32_t>& ids, const Generation& generation, std::vector<double>* scores);

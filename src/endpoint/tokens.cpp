@@ -68,12 +68,25 @@ Status MapTokens(const Vocabulary& vocab, const Generation& generation, std::vec
   ids->clear();
   std::string spelled;
   bool by_text = false;
+  // llama-server reports, as a token's bytes, the text it sent with it: the bytes of the tokens it passed
+  // over (has_logprob false: the text ended inside a character) come first.
+  std::string passed_over;
   for (size_t i = 0; i < generation.tokens.size(); ++i) {
+    TokenLogprob entry = generation.tokens[i].token;
+    const bool skipped = entry.id && !entry.has_bytes && !generation.tokens[i].has_logprob;
+    if (entry.has_bytes && !passed_over.empty()) {
+      if (entry.bytes.compare(0, passed_over.size(), passed_over) != 0) {
+        return Status::IOError("generated token " + std::to_string(i) + ": its bytes do not start with the bytes of the tokens before it that had none (another tokenizer)");
+      }
+      entry.bytes.erase(0, passed_over.size());
+    }
     int32_t id = 0;
-    POT_RETURN_IF_ERROR(MapEntry(vocab, generation.tokens[i].token, &id).WithContext("generated token " + std::to_string(i)));
+    POT_RETURN_IF_ERROR(MapEntry(vocab, entry, &id).WithContext("generated token " + std::to_string(i)));
     ids->push_back(id);
     spelled += vocab.Piece(id);
-    by_text = by_text || !generation.tokens[i].token.id;
+    by_text = by_text || !entry.id;
+    if (skipped) passed_over += vocab.Piece(id);
+    else if (entry.has_bytes) passed_over.clear();
   }
   // Tokens named by id are checked by their bytes (MapEntry); the text is not theirs byte for byte, since
   // llama-server withholds a trailing partial UTF-8 character and writes invalid bytes as U+FFFD.

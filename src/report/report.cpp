@@ -33,6 +33,15 @@ std::string ModelRows(const char* role, const evidence::ModelRef& m) {
          Row(std::string(role) + " weights root", Code(m.weights_root));
 }
 
+// An endpoint candidate: what pot was told and asked for (the answers are in the transcript).
+std::string EndpointRows(const evidence::EndpointRef& e) {
+  return Row("candidate endpoint", EscapeHtml(e.url) + " (" + EscapeHtml(e.api) + ")") +
+         Row("model served", EscapeHtml(e.model_served.empty() ? e.model_requested : e.model_served)) +
+         Row("fingerprint", EscapeHtml(e.fingerprint)) +
+         Row("score", EscapeHtml(e.score) + ", tau " + Short(e.tau) + ", top logprobs " + std::to_string(e.top_logprobs)) +
+         Row("what it proves", "what pot sent to and received from the endpoint, and computed; not what the provider ran");
+}
+
 // The confidence sequence over challenges: bounds as step lines, scores as dots, epsilon dashed.
 std::string Plot(const evidence::Transcript& t, double epsilon) {
   constexpr double kW = 860, kH = 340, kLeft = 56, kRight = 16, kTop = 16, kBottom = 40;
@@ -127,7 +136,8 @@ std::string RenderHtml(const audit::Report& report, const std::string& bundle_na
                                                                ")");
   }
   h += "<h2>Models</h2>\n<table>\n" + ModelRows("reference", c.header.reference) + reference_file +
-       ModelRows("candidate", c.header.candidate) + Row("vocabulary sha256", Code(c.header.vocab_sha256)) + "</table>\n";
+       (c.header.endpoint ? EndpointRows(*c.header.endpoint) : ModelRows("candidate", c.header.candidate)) +
+       Row("vocabulary sha256", Code(c.header.vocab_sha256)) + "</table>\n";
   const auto& p = c.header.test;
   h += "<h2>Parameters</h2>\n<table>\n" + Row("alpha (false DIFFERENT)", Short(p.alpha)) +
        Row("beta (false SAME)", Short(p.beta)) + Row("epsilon", Short(p.epsilon)) +

@@ -61,18 +61,19 @@ TEST(EndpointApi, RefusesHostileBodiesWithOneLine) {
   fails(std::string(100000, '['), "not a JSON object");
 }
 
-// llama-server sends no probabilities for the last tokens when their bytes end inside a UTF-8 character
-// (it withholds that text): up to three such tokens are dropped from scoring, more is a fault.
-TEST(EndpointApi, TrailingTokensWithoutProbabilitiesAreWithheldNotScored) {
+// llama-server records no probabilities for a token after which the text ends inside a UTF-8 character:
+// entries are matched to tokens in order, and a passed-over token is left without one (the scorer checks
+// it); an entry that names no later token is a fault.
+TEST(EndpointApi, TokensLlamaServerPassesOverKeepNoLogprob) {
   std::string body = LlamaServerBody();
-  body.replace(body.find("[13,376]"), 8, "[13,376,226,128]");
-  body.replace(body.find("\"tokens\""), 0, "");
+  body.replace(body.find("[13,376]"), 8, "[13,226,376,128]");
   Generation g;
   ASSERT_TRUE(ParseResponse(Api::kLlamaServer, body, {8, 2}, &g).ok()) << ParseResponse(Api::kLlamaServer, body, {8, 2}, &g).message();
-  EXPECT_EQ(g.tokens.size(), 2u);
-  EXPECT_EQ(g.withheld, 2u);
-  body.replace(body.find("[13,376,226,128]"), 16, "[13,376,226,128,1,1]");
-  EXPECT_NE(ParseResponse(Api::kLlamaServer, body, {8, 2}, &g).message().find("2 entries for 6"), std::string::npos);
+  ASSERT_EQ(g.tokens.size(), 4u);
+  EXPECT_TRUE(g.tokens[0].has_logprob && g.tokens[2].has_logprob);
+  EXPECT_FALSE(g.tokens[1].has_logprob || g.tokens[3].has_logprob);
+  body.replace(body.find("[13,226,376,128]"), 16, "[376,13]");
+  EXPECT_NE(ParseResponse(Api::kLlamaServer, body, {8, 2}, &g).message().find("not among the generated tokens"), std::string::npos);
 }
 
 TEST(EndpointApi, RefusesTopListsThatContradictTheSampledToken) {

@@ -38,7 +38,7 @@ std::string RootOf(const std::string& dir) {
   return json::parse(test::Slurp(dir + "/result.json")).at("transcript_root").get<std::string>();
 }
 
-class EndpointTest : public ::testing::Test {
+class VerifyEndpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!std::filesystem::exists(Member("base"))) GTEST_SKIP() << "testbed not forged at " << test::TestbedDir();
@@ -49,7 +49,7 @@ class EndpointTest : public ::testing::Test {
   test::TempDir dir_;
 };
 
-TEST_F(EndpointTest, BaseServedIsSameFinetuneServedIsDifferent) {
+TEST_F(VerifyEndpointTest, BaseServedIsSameFinetuneServedIsDifferent) {
   {
     auto base = Serve("base");
     ASSERT_TRUE(base);
@@ -87,7 +87,7 @@ TEST_F(EndpointTest, BaseServedIsSameFinetuneServedIsDifferent) {
   }
 }
 
-TEST_F(EndpointTest, BaseServedIsSameUnderTheLogprobsScoreWhichSaysItRestsOnReportedNumbers) {
+TEST_F(VerifyEndpointTest, BaseServedIsSameUnderTheLogprobsScoreWhichSaysItRestsOnReportedNumbers) {
   auto base = Serve("base");
   ASSERT_TRUE(base);
   auto r = RunPot(Verify(base->base_url(), dir_.File("run"), Key() + " --mode audit --score logprobs"));
@@ -96,7 +96,7 @@ TEST_F(EndpointTest, BaseServedIsSameUnderTheLogprobsScoreWhichSaysItRestsOnRepo
   EXPECT_NE(r.out.find("could forge"), std::string::npos) << r.out;
 }
 
-TEST_F(EndpointTest, TheApiKeyNeverReachesTheRunDirectoryOrTheTerminal) {
+TEST_F(VerifyEndpointTest, TheApiKeyNeverReachesTheRunDirectoryOrTheTerminal) {
   const std::string secret = "sk-pot-test-3f9a1c77e2d54b08";
   auto server = Serve("base", {"--api-key", secret});
   ASSERT_TRUE(server);
@@ -123,7 +123,7 @@ TEST_F(EndpointTest, TheApiKeyNeverReachesTheRunDirectoryOrTheTerminal) {
 // already on disk stay byte for byte, the run finishes with the uninterrupted run's decision, and a rerun of
 // the finished command changes nothing (same root). Two runs' transcripts are not byte-identical: each holds
 // the endpoint's raw bodies, and llama-server's carry its timings.
-TEST_F(EndpointTest, FaultsStopTheRunCleanlyAndRerunsResumeToTheSameRoot) {
+TEST_F(VerifyEndpointTest, FaultsStopTheRunCleanlyAndRerunsResumeToTheSameRoot) {
   auto server = Serve("base");
   ASSERT_TRUE(server);
   auto rewrite = [](std::function<void(json&)> edit) {
@@ -203,7 +203,7 @@ TEST_F(EndpointTest, FaultsStopTheRunCleanlyAndRerunsResumeToTheSameRoot) {
 
 // A bundle whose recorded response was edited and re-signed by its (dishonest) signer passes every check
 // but the rescore, which reads the response against the reference model.
-TEST_F(EndpointTest, AuditRescoreFailsOnATamperedResponse) {
+TEST_F(VerifyEndpointTest, AuditRescoreFailsOnATamperedResponse) {
   auto server = Serve("base");
   ASSERT_TRUE(server);
   const std::string run = dir_.File("run");
