@@ -39,7 +39,7 @@ for m in "${members[@]}"; do
     for ((k = 0; k < keys; k++)); do
       rm -rf "$work/endpoint-run"
       "$pot" verify --ref "$family/base.gguf" --endpoint "$url" --api llama-server --score "$score" --mode audit \
-        --threads 1 --quiet --json -o "$work/endpoint-run" 2>/dev/null >>"$work/endpoint-results.jsonl" || true
+        --threads 1 --quiet --json -o "$work/endpoint-run" 2>>"$work/endpoint-errors.log" >>"$work/endpoint-results.jsonl" || true
     done
     python3 - "$m" "$score" "$work/endpoint-results.jsonl" <<'PY'
 import collections, json, statistics, sys

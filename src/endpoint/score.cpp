@@ -84,10 +84,12 @@ Status ReplayApplies(const Generation& g, uint32_t seed) {
 }
 
 const Calibration& CalibrationOf(ScoreKind kind) {
-  // bench/endpoint.sh, 2026-12-01: per-token means over 4-16 challenges of 32 tokens, llama-server 3.22.1
-  // (build de3ff81, CPU) serving each member, base.gguf as the reference. greedy (tau 0.05): base 0, q8_0 0,
-  // q4_0 0.018, finetune 0.031, distilled 0.086, sibling 0.53. logprobs (k 8): base 0.0001, q8_0 0.0020,
-  // q4_0 0.011, finetune 0.42, sibling 0.30, distilled 0.50.
+  // bench/endpoint.sh, 2026-12-02: per-token means over 16 challenges of 32 tokens (fewer where the test
+  // stopped early), llama-server 3.22.1 (build de3ff81, CPU) serving each member, base.gguf the reference.
+  // replay (tau 1e-3): base 0, q8_0 0.027, q4_0 0.16, finetune 0.88, sibling 0.72, distilled 0.97.
+  // greedy (tau 0.05): base 0, q8_0 0, q4_0 0.004-0.018, finetune 0.035, sibling 0.42, distilled 0.38.
+  // logprobs (k 8): base 0.0000-0.0001, q8_0 0.0018, q4_0 0.013-0.018, finetune 0.37, sibling 0.29,
+  // distilled 0.35.
   static const Calibration kGreedy{0.01, 0.0, "forge family (testbed seed 1) on llama-server 3.22.1 CPU, tau 0.05"};
   static const Calibration kLogprobs{0.005, 0.0001, "forge family (testbed seed 1) on llama-server 3.22.1 CPU, k 8"};
   static const Calibration kReplay{0.01, 0.0, "forge family (testbed seed 1) on llama-server 3.22.1 CPU, tau 1e-3"};

@@ -76,6 +76,13 @@ TEST_F(VerifyEndpointTest, BaseServedIsSameFinetuneServedIsDifferent) {
     EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
     EXPECT_NE(audit.out.find("recomputed from the recorded responses"), std::string::npos) << audit.out;
   }
+  // A 4-bit substitute: replay catches it (docs/endpoint.md has every score's verdict on it).
+  {
+    auto q4 = Serve("base-q4_0");
+    ASSERT_TRUE(q4);
+    auto r = RunPot(Verify(q4->base_url(), dir_.File("q4-replay"), Key() + " --mode audit --score replay"));
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  }
   for (const char* other : {"finetune", "sibling", "distilled"}) {
     auto server = Serve(other);
     ASSERT_TRUE(server);
@@ -198,6 +205,37 @@ TEST_F(VerifyEndpointTest, FaultsStopTheRunCleanlyAndRerunsResumeToTheSameRoot) 
     EXPECT_EQ(r.err.find("pot: error"), r.err.rfind("pot: error")) << r.err;  // one error line (retry notices aside)
     EXPECT_EQ(test::CountLines(test::Slurp(run + "/transcript.jsonl")), 3) << r.err;  // header and the two scored challenges
     resumes(run);  // the same command, the endpoint healthy again
+  }
+}
+
+// Reported numbers that cannot be log-probabilities, or that contradict each other, end a logprobs run.
+TEST_F(VerifyEndpointTest, ImpossibleLogprobsEndTheRun) {
+  auto server = Serve("base");
+  ASSERT_TRUE(server);
+  using Edit = std::function<void(json&)>;
+  const std::vector<std::pair<Edit, const char*>> edits = {
+      {[](json& j) { j["completion_probabilities"][0]["logprob"] = 0.5; }, "not a log-probability"},
+      {[](json& j) {
+         auto& e = j["completion_probabilities"][0];
+         e["top_logprobs"][0]["logprob"] = e["top_logprobs"][0]["logprob"].get<double>() - 1.0;
+       }, "challenge 1"},
+      {[](json& j) { j["completion_probabilities"][0]["top_logprobs"] = json::array(); }, "top logprobs, asked for 8"},
+  };
+  for (size_t i = 0; i < edits.size(); ++i) {
+    SCOPED_TRACE(edits[i].second);
+    test::FaultProxy proxy(server->port(), [&](int n, const test::Request&) {
+      if (n <= 2) return test::Fault::Pass();  // GET /v1/models and challenge 0
+      return test::Fault::RewriteJson([&](const std::string& body) {
+        json j = json::parse(body);
+        edits[i].first(j);
+        return j.dump();
+      });
+    });
+    const std::string run = dir_.File("lp" + std::to_string(i));
+    auto r = RunPot(Verify(proxy.base_url(), run, Key() + " --api llama-server --score logprobs --mode audit --retries 0"));
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+    EXPECT_NE(r.err.find(edits[i].second), std::string::npos) << r.err;
+    EXPECT_EQ(test::CountLines(test::Slurp(run + "/transcript.jsonl")), 2);  // header and challenge 0
   }
 }
 
