@@ -73,6 +73,7 @@ Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* o, evi
                  have_score ? "" : " (the strongest it supports: ", have_score ? "" : (why + ")").c_str());
   } else {
     probe.model = endpoint::ListedModel(client.get(), o->url);
+    probe.fingerprint = endpoint::ServerFingerprint(client.get(), o->url);
   }
   // Every answer must name the model asked for, else the one the endpoint listed before the run.
   o->expected_model = o->model.empty() ? probe.model : o->model;

@@ -161,6 +161,15 @@ std::vector<std::string> TokenKeys(const Generation& g) {
 
 }  // namespace
 
+std::string ServerFingerprint(http::Client* client, const std::string& url) {
+  http::Response r;
+  if (!client->Get(url + "/props", &r).ok()) return "";
+  const json props = ParseJson<json>(r.body);
+  return props.is_object() && props.contains("build_info") && props.at("build_info").is_string()
+             ? props.at("build_info").get<std::string>()
+             : "";
+}
+
 std::string ListedModel(http::Client* client, const std::string& url) {
   http::Response r;
   if (!client->Get(url + "/v1/models", &r).ok()) return "";
@@ -174,15 +183,14 @@ Status Probe(http::Client* client, const std::string& url, const std::optional<A
              ProbeReport* out) {
   *out = ProbeReport{};
   http::Response r;
-  if (api) {
-    out->api = *api;
-  } else {
-    // llama-server answers GET /props with its settings; an OpenAI-style server has GET /v1/models.
-    Status s = client->Get(url + "/props", &r);
-    const json props = s.ok() ? ParseJson<json>(r.body) : json(json::value_t::discarded);
-    out->api = props.is_object() && props.contains("default_generation_settings") ? Api::kLlamaServer : Api::kOpenAICompletions;
-    out->api_detected = true;
-    if (props.is_object()) out->fingerprint = props.contains("build_info") && props.at("build_info").is_string() ? props.at("build_info").get<std::string>() : "";
+  // llama-server answers GET /props with its settings and build; an OpenAI-style server has no such route.
+  Status s = client->Get(url + "/props", &r);
+  const json props = s.ok() ? ParseJson<json>(r.body) : json(json::value_t::discarded);
+  out->api = api.value_or(props.is_object() && props.contains("default_generation_settings") ? Api::kLlamaServer
+                                                                                             : Api::kOpenAICompletions);
+  out->api_detected = !api.has_value();
+  if (props.is_object() && props.contains("build_info") && props.at("build_info").is_string()) {
+    out->fingerprint = props.at("build_info").get<std::string>();
   }
   out->model = ListedModel(client, url);
   std::vector<double> times;
@@ -194,7 +202,7 @@ Status Probe(http::Client* client, const std::string& url, const std::optional<A
     return ProbeTokens(out->api, resp.body, top, gen);
   };
   Generation a, b;
-  Status s = ask(true, std::nullopt, 0, &a);
+  s = ask(true, std::nullopt, 0, &a);
   if (!s.ok()) return s.WithContext("probe: a temperature-0 request");
   if (out->model.empty()) out->model = a.model;
   if (out->fingerprint.empty()) out->fingerprint = a.fingerprint;

@@ -64,6 +64,9 @@ class Scorer : public verify::ChallengeScorer {
 // The first model GET /v1/models lists ("" when the route is missing or lists none).
 std::string ListedModel(http::Client* client, const std::string& url);
 
+// The build GET /props reports (llama-server's build_info, "b1-de3ff81"), or "".
+std::string ServerFingerprint(http::Client* client, const std::string& url);
+
 // What pot endpoint probe reports.
 struct ProbeReport {
   Api api = Api::kLlamaServer;
@@ -78,7 +81,7 @@ struct ProbeReport {
   std::vector<std::string> notes;  // what failed, in one line each
 };
 
-// Asks the endpoint a few short questions (at most 7 requests). api: the API to use, or null to detect it
+// Asks the endpoint a few short questions (at most 10 requests). api: the API to use, or null to detect it
 // (GET /props answers on llama-server only).
 Status Probe(http::Client* client, const std::string& url, const std::optional<Api>& api, const std::string& model,
              ProbeReport* out);

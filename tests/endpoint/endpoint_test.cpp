@@ -158,7 +158,8 @@ TEST_F(VerifyEndpointTest, FaultsStopTheRunCleanlyAndRerunsResumeToTheSameRoot) 
       {"other-model", rewrite([](json& j) { j["model"] = "someone-else.gguf"; }), "answered as model"},
   };
   // One proxy for every run, so every run names the same endpoint URL. While a case is armed, the first
-  // three requests pass (GET /v1/models, challenges 0 and 1) and every later one, retries included, fails.
+  // four requests pass (GET /v1/models and /props, challenges 0 and 1) and every later one, retries
+  // included, fails.
   std::atomic<int> armed{-1}, passes{0};
   test::FaultProxy proxy(server->port(), [&](int, const test::Request&) {
     const int c = armed.load();
@@ -196,7 +197,7 @@ TEST_F(VerifyEndpointTest, FaultsStopTheRunCleanlyAndRerunsResumeToTheSameRoot) 
     const Case& c = cases[i];
     SCOPED_TRACE(c.name);
     const std::string run = dir_.File(std::string("fault-") + c.name);
-    passes = 3;
+    passes = 4;
     armed = static_cast<int>(i);
     auto r = RunPot(Verify(proxy.base_url(), run, common));
     armed = -1;
@@ -224,7 +225,7 @@ TEST_F(VerifyEndpointTest, ImpossibleLogprobsEndTheRun) {
   for (size_t i = 0; i < edits.size(); ++i) {
     SCOPED_TRACE(edits[i].second);
     test::FaultProxy proxy(server->port(), [&](int n, const test::Request&) {
-      if (n <= 2) return test::Fault::Pass();  // GET /v1/models and challenge 0
+      if (n <= 3) return test::Fault::Pass();  // GET /v1/models and /props, and challenge 0
       return test::Fault::RewriteJson([&](const std::string& body) {
         json j = json::parse(body);
         edits[i].first(j);
