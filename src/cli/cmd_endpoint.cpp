@@ -14,7 +14,8 @@ using json = nlohmann::ordered_json;
 }  // namespace
 
 std::vector<OptionSpec> WithEndpointOptions(std::vector<OptionSpec> specs) {
-  const std::vector<OptionSpec> endpoint = {{"api", true, "llama-server or openai-completions (default: detected)"},
+  const std::vector<OptionSpec> endpoint = {{"api", true, "llama-server, openai-completions or openai-chat (default: detected; chat is never guessed)"},
+          {"system", true, "with --api openai-chat: a system message the provider is known to add"},
           {"model", true, "the served model name to ask for, and to insist on in every answer"},
           {"api-key-env", true, "read the API key from this environment variable"},
           {"api-key-file", true, "read the API key from this file"},
@@ -54,6 +55,10 @@ Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* o, evi
   POT_RETURN_IF_ERROR(EndpointUrl(*args.Get("endpoint"), &o->url, &display));
   POT_RETURN_IF_ERROR(HttpOptionsFromArgs(args, env, &o->http));
   o->model = args.Get("model").value_or("");
+  o->system = args.Get("system").value_or("");
+  if (!o->system.empty() && args.Get("api").value_or("") != "openai-chat") {
+    return Status::InvalidArgument("--system needs --api openai-chat");
+  }
   std::optional<endpoint::Api> api;
   if (auto name = args.Get("api")) {
     api.emplace();
@@ -101,7 +106,8 @@ Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* o, evi
   if (!args.Has("epsilon")) test->epsilon = endpoint::CalibrationOf(o->score.kind).epsilon;
   *ref = evidence::EndpointRef{display, endpoint::ApiName(o->api), o->model, probe.model, probe.fingerprint,
                                endpoint::ScoreName(o->score.kind),
-                               o->score.kind == endpoint::ScoreKind::kLogprobs ? 0.0 : o->score.tau, o->score.top_logprobs};
+                               o->score.kind == endpoint::ScoreKind::kLogprobs ? 0.0 : o->score.tau, o->score.top_logprobs,
+                               o->system};
   return Status::OK();
 }
 

@@ -246,11 +246,14 @@ Status CheckKeyOpensReference(const challenge::KeyFile& key, const reference::He
   return Status::OK();
 }
 
-Status OpenEndpointScorer(const endpoint::Options& options, std::unique_ptr<verify::ChallengeScorer>* out) {
+// *view is left pointing at the scorer (owned by *out) for what it noticed along the way.
+Status OpenEndpointScorer(const endpoint::Options& options, std::unique_ptr<verify::ChallengeScorer>* out,
+                          endpoint::Scorer** view) {
   std::unique_ptr<http::Client> client;
   POT_RETURN_IF_ERROR(http::NewClient(options.http, &client));
   std::unique_ptr<endpoint::Scorer> scorer;
   POT_RETURN_IF_ERROR(endpoint::Scorer::Open(options, std::move(client), &scorer));
+  *view = scorer.get();
   *out = std::move(scorer);
   return Status::OK();
 }
@@ -372,7 +375,15 @@ int RunVerify(const Args& args) {
   engine::Init(args.Has("verbose"));
   const bool live = !args.Has("quiet") && ::isatty(2);
   const auto& p = options.test;
+  endpoint::Scorer* ep_scorer = nullptr;  // owned by verify::Run: read only while it runs (on_record)
+  int prompt_mismatches = 0;
+  std::string last_mismatch;
   auto on_record = [&](const verify::ChallengeRecord& r) -> Status {
+    if (ep_scorer && ep_scorer->prompt_mismatches() > prompt_mismatches) {
+      prompt_mismatches = ep_scorer->prompt_mismatches();
+      last_mismatch = std::to_string(ep_scorer->last_endpoint_prompt_tokens()) + " prompt tokens where the reference's template gives " +
+                      std::to_string(ep_scorer->last_reference_prompt_tokens());
+    }
     lines.push_back(evidence::RecordLine(MakeRecord(r), options.distance));
     POT_RETURN_IF_ERROR(transcript->Append(lines.back()));
     if (live) {
@@ -383,11 +394,21 @@ int RunVerify(const Args& args) {
     return Status::OK();
   };
   auto open_scorer = [&](std::unique_ptr<verify::ChallengeScorer>* scorer) {
-    if (ep) return OpenEndpointScorer(*ep, scorer);
+    if (ep) return OpenEndpointScorer(*ep, scorer, &ep_scorer);
     if (ref_file) return reference::FileScorer::Open(&*ref_file, options.candidate, scorer);
     return verify::ModelPairScorer::Open(options, scorer);
   };
   s = verify::Run(options.test, header.feed(), *gen, prior_scores, open_scorer, on_record, &result);
+  // A chat API wraps the challenge: a verdict of DIFFERENT may come from the wrapper as well as the weights.
+  std::string wrapper_note;
+  if (ep && ep->api == endpoint::Api::kOpenAIChat) {
+    wrapper_note = "through a chat API the endpoint's template and any system prompt are part of what is compared: a "
+                   "DIFFERENT may come from a wrapper (a hidden system prompt, another template), not only the weights";
+  }
+  if (prompt_mismatches > 0) {
+    wrapper_note += "; on " + std::to_string(prompt_mismatches) + " challenges the endpoint read " + last_mismatch +
+                    ": the prompt is wrapped in something pot did not send";
+  }
   if (live) std::fprintf(stderr, "\n");
   evidence::Claim claim;
   claim.header = header;
@@ -433,7 +454,7 @@ int RunVerify(const Args& args) {
                                    {"feed", "token"}, {"tokens_scored", result.scores_used},
                                    {"honest_floor", endpoint::CalibrationOf(ep->score.kind).floor},
                                    {"calibrated_on", endpoint::CalibrationOf(ep->score.kind).calibrated_on},
-                                   {"evidence", EndpointEvidenceNote(*ep_ref)}}
+                                   {"evidence", EndpointEvidenceNote(*ep_ref)}, {"wrapper", wrapper_note}}
                             : json(nullptr)},
             {"vocab_sha256", result.ref_vocab_sha256},
             {"commitment", ToHex(key.commitment)},
@@ -467,6 +488,7 @@ int RunVerify(const Args& args) {
     std::printf("time        %.1f s, %.0f positions/s scored (%s)\n", result.seconds, rate,
                 ep ? "endpoint generation and reference scoring" : ref_file ? "by the candidate, against the reference file" : "each by both models");
     if (ep) std::printf("evidence    %s\n", EndpointEvidenceNote(*ep_ref).c_str());
+    if (!wrapper_note.empty()) std::printf("wrapper     %s\n", wrapper_note.c_str());
     if (ep && result.decision == stats::Decision::kSame) {
       // SAME bounds the scored tokens' average (docs/statistics.md, "What SAME says"): an endpoint that
       // switches models on some requests escapes every one of the n challenges with probability (1 - r)^n.

@@ -1,5 +1,6 @@
 #include "endpoint/api.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -196,13 +197,17 @@ void ParseLlamaServer(const json& j, const ParseLimits& limits, Generation* out)
   }
 }
 
-void ParseOpenAI(const json& j, const ParseLimits& limits, Generation* out) {
+void ParseOpenAI(const json& j, bool chat, const ParseLimits& limits, Generation* out) {
   out->model = OptionalString(j, "model");
   out->fingerprint = OptionalString(j, "system_fingerprint");
+  if (j.contains("usage") && j.at("usage").is_object() && j.at("usage").contains("prompt_tokens") &&
+      j.at("usage").at("prompt_tokens").is_number_integer()) {
+    out->prompt_tokens = j.at("usage").at("prompt_tokens").get<int64_t>();
+  }
   const json& choices = Field(j, "choices", "the response");
   if (!choices.is_array() || choices.size() != 1) throw Fault("\"choices\" does not hold exactly one choice");
   const json& c = choices[0];
-  out->text = StringField(c, "text", "the choice");
+  out->text = chat ? StringField(Field(c, "message", "the choice"), "content", "the message") : StringField(c, "text", "the choice");
   out->finish_reason = OptionalString(c, "finish_reason");
   const json& lp = Field(c, "logprobs", "the choice");
   if (lp.is_null()) throw Fault("the choice has no logprobs: the endpoint returns text only (token ids or per-token logprobs are needed)");
@@ -257,19 +262,23 @@ void ParseOpenAI(const json& j, const ParseLimits& limits, Generation* out) {
 
 }  // namespace
 
-const char* ApiName(Api api) { return api == Api::kLlamaServer ? "llama-server" : "openai-completions"; }
+const char* ApiName(Api api) {
+  return api == Api::kLlamaServer ? "llama-server" : api == Api::kOpenAICompletions ? "openai-completions" : "openai-chat";
+}
 
 Status ApiFromName(const std::string& name, Api* out) {
-  for (Api a : {Api::kLlamaServer, Api::kOpenAICompletions}) {
+  for (Api a : {Api::kLlamaServer, Api::kOpenAICompletions, Api::kOpenAIChat}) {
     if (name == ApiName(a)) {
       *out = a;
       return Status::OK();
     }
   }
-  return Status::InvalidArgument("--api is llama-server or openai-completions, not '" + text::EscapeInvalidUtf8(name) + "'");
+  return Status::InvalidArgument("--api is llama-server, openai-completions or openai-chat, not '" + text::EscapeInvalidUtf8(name) + "'");
 }
 
-const char* CompletionPath(Api api) { return api == Api::kLlamaServer ? "/completion" : "/v1/completions"; }
+const char* CompletionPath(Api api) {
+  return api == Api::kLlamaServer ? "/completion" : api == Api::kOpenAICompletions ? "/v1/completions" : "/v1/chat/completions";
+}
 
 std::string RequestBody(Api api, const Request& r) {
   json j;
@@ -298,6 +307,21 @@ std::string RequestBody(Api api, const Request& r) {
     j["cache_prompt"] = false;
     j["stream"] = false;
     if (!r.model.empty()) j["model"] = r.model;
+  } else if (api == Api::kOpenAIChat) {
+    if (!r.model.empty()) j["model"] = r.model;
+    json messages = json::array();
+    if (!r.system.empty()) messages.push_back({{"role", "system"}, {"content", r.system}});
+    messages.push_back({{"role", "user"}, {"content", r.user}});
+    j["messages"] = messages;
+    j["max_tokens"] = r.max_tokens;
+    j["temperature"] = s.greedy ? 0.0 : 1.0;
+    j["top_p"] = 1.0;
+    if (s.seed) j["seed"] = *s.seed;
+    // The chat API's logprobs carry each token, and come only with at least one top log-probability
+    // (llama-server); OpenAI caps top_logprobs at 20.
+    j["logprobs"] = true;
+    j["top_logprobs"] = std::clamp(s.top_logprobs, 1, 20);
+    j["stream"] = false;
   } else {
     if (!r.model.empty()) j["model"] = r.model;
     j["prompt"] = r.prompt;
@@ -324,7 +348,7 @@ Status ParseResponse(Api api, const std::string& body, const ParseLimits& limits
       throw Fault("the endpoint reports an error: " + msg);
     }
     if (api == Api::kLlamaServer) ParseLlamaServer(j, limits, out);
-    else ParseOpenAI(j, limits, out);
+    else ParseOpenAI(j, api == Api::kOpenAIChat, limits, out);
     if (out->tokens.empty()) throw Fault("the endpoint generated no tokens");
     if (out->tokens.size() > limits.max_tokens) {
       throw Fault(std::to_string(out->tokens.size()) + " tokens generated, " + std::to_string(limits.max_tokens) + " asked for");

@@ -17,6 +17,7 @@ namespace pot::endpoint {
 enum class Api {
   kLlamaServer,        // llama.cpp's llama-server, POST /completion (token ids in and out, n_probs, seed)
   kOpenAICompletions,  // POST /v1/completions (llama-server, vLLM, SGLang and hosted copies)
+  kOpenAIChat,         // POST /v1/chat/completions: the challenge is a user message the server wraps in its template
 };
 const char* ApiName(Api api);
 Status ApiFromName(const std::string& name, Api* out);
@@ -34,6 +35,7 @@ struct Sampling {
 struct Request {
   std::string model;                 // the served model name asked for ("" sends none; llama-server ignores it)
   std::vector<int32_t> prompt;       // token ids of the reference vocabulary, BOS included when it adds one
+  std::string system, user;          // kOpenAIChat: the messages (system "" sends none); prompt is then unused
   int max_tokens = 0;                // K
   Sampling sampling;
 };
@@ -72,6 +74,7 @@ struct Generation {
   std::string text;          // the generated text
   std::vector<GeneratedToken> tokens;
   std::string finish_reason; // "length", "stop", "eos", ... as reported
+  int64_t prompt_tokens = -1; // usage.prompt_tokens where reported: how many tokens the endpoint read
 };
 
 struct ParseLimits {

@@ -31,6 +31,10 @@ Request MakeRequest(const Options& options, const challenge::Challenge& challeng
   r.max_tokens = options.tokens;
   r.sampling.greedy = options.score.kind == ScoreKind::kGreedy;
   r.sampling.top_logprobs = options.score.top_logprobs;
+  if (options.api == Api::kOpenAIChat) {
+    r.system = options.system;
+    r.user = challenge.prompt;
+  }
   if (!r.sampling.greedy) r.sampling.seed = SeedFromTag(challenge.tag);
   // OpenAI shapes take no seed-reproducible sampler pot could replay; they are asked for what they take.
   return r;
@@ -41,6 +45,7 @@ Status OptionsFromRef(const evidence::EndpointRef& ref, int tokens, Options* out
   POT_RETURN_IF_ERROR(ScoreFromName(ref.score, &out->score.kind).WithContext("the bundle's endpoint"));
   out->url = ref.url;
   out->model = ref.model_requested;
+  out->system = ref.system;
   out->expected_model = ref.model_requested.empty() ? ref.model_served : ref.model_requested;
   out->score.tau = ref.tau;
   out->score.top_logprobs = ref.top_logprobs;
@@ -64,11 +69,31 @@ Status Scorer::Open(const Options& options, std::unique_ptr<http::Client> client
   return Status::OK();
 }
 
+Status Scorer::PromptTokens(const challenge::Challenge& challenge, std::vector<int32_t>* tokens) const {
+  const llama_vocab* vocab = llama_model_get_vocab(model_.get());
+  if (options_.api != Api::kOpenAIChat) {
+    return engine::Tokenize(vocab, challenge.prompt, llama_vocab_get_add_bos(vocab), tokens);
+  }
+  std::vector<llama_chat_message> messages;
+  if (!options_.system.empty()) messages.push_back({"system", options_.system.c_str()});
+  messages.push_back({"user", challenge.prompt.c_str()});
+  const char* tmpl = llama_model_chat_template(model_.get(), nullptr);
+  if (tmpl == nullptr) tmpl = "chatml";
+  std::string text(4096 + challenge.prompt.size() + options_.system.size(), '\0');
+  int32_t n = llama_chat_apply_template(tmpl, messages.data(), messages.size(), true, text.data(), static_cast<int32_t>(text.size()));
+  if (n > static_cast<int32_t>(text.size())) {
+    text.resize(static_cast<size_t>(n));
+    n = llama_chat_apply_template(tmpl, messages.data(), messages.size(), true, text.data(), static_cast<int32_t>(text.size()));
+  }
+  if (n < 0) return Status::Unsupported("the reference's chat template is not one llama.cpp's template API knows");
+  text.resize(static_cast<size_t>(n));
+  return engine::Tokenize(vocab, text, llama_vocab_get_add_bos(vocab), tokens, /*parse_special=*/true);
+}
+
 Status Scorer::Score(const challenge::Challenge& challenge, verify::ChallengeRecord* rec) {
   const auto t0 = std::chrono::steady_clock::now();
-  const llama_vocab* vocab = llama_model_get_vocab(model_.get());
   std::vector<int32_t> prompt;
-  POT_RETURN_IF_ERROR(engine::Tokenize(vocab, challenge.prompt, llama_vocab_get_add_bos(vocab), &prompt));
+  POT_RETURN_IF_ERROR(PromptTokens(challenge, &prompt));
   const std::string request = RequestBody(options_.api, MakeRequest(options_, challenge, prompt));
   http::Response response;
   POT_RETURN_IF_ERROR(client_->PostJson(options_.url + CompletionPath(options_.api), request, &response)
@@ -81,11 +106,10 @@ Status Scorer::Score(const challenge::Challenge& challenge, verify::ChallengeRec
 Status Scorer::ScoreRecorded(const challenge::Challenge& challenge, const std::string& request, const std::string& response,
                              verify::ChallengeRecord* rec) {
   const std::string where = "challenge " + std::to_string(challenge.index);
-  const llama_vocab* vocab = llama_model_get_vocab(model_.get());
   rec->challenge = challenge;
   rec->request = request;
   rec->response = response;
-  POT_RETURN_IF_ERROR(engine::Tokenize(vocab, challenge.prompt, llama_vocab_get_add_bos(vocab), &rec->prompt_tokens));
+  POT_RETURN_IF_ERROR(PromptTokens(challenge, &rec->prompt_tokens));
   const size_t n_ctx = llama_n_ctx(ctx_.get());
   if (rec->prompt_tokens.size() + static_cast<size_t>(options_.tokens) > n_ctx) {
     return Status::InvalidArgument(where + ": the prompt and " + std::to_string(options_.tokens) +
@@ -101,6 +125,12 @@ Status Scorer::ScoreRecorded(const challenge::Challenge& challenge, const std::s
       return Status::IOError(where + ": the endpoint answered as model \"" + text::EscapeInvalidUtf8(gen.model) +
                              "\", not \"" + text::EscapeInvalidUtf8(served_model_) + "\"");
     }
+  }
+  if (options_.api == Api::kOpenAIChat && gen.prompt_tokens >= 0 &&
+      static_cast<size_t>(gen.prompt_tokens) != rec->prompt_tokens.size()) {
+    ++prompt_mismatches_;
+    last_endpoint_prompt_tokens_ = gen.prompt_tokens;
+    last_reference_prompt_tokens_ = rec->prompt_tokens.size();
   }
   POT_RETURN_IF_ERROR(MapTokens(vocab_, gen, &rec->continuation).WithContext(where));
   std::vector<int32_t> sequence, targets;
@@ -144,6 +174,9 @@ std::string ProbeBody(Api api, const std::string& model, bool greedy, std::optio
     j = {{"prompt", "The quick brown fox"}, {"n_predict", 8}, {"temperature", greedy ? 0.0 : 1.0}, {"n_probs", top},
          {"return_tokens", true}, {"cache_prompt", false}};
     if (!greedy) j["top_k"] = 0;
+  } else if (api == Api::kOpenAIChat) {
+    j = {{"messages", json::array({{{"role", "user"}, {"content", "The quick brown fox"}}})}, {"max_tokens", 8},
+         {"temperature", greedy ? 0.0 : 1.0}, {"logprobs", true}, {"top_logprobs", std::clamp(top, 1, 20)}};
   } else {
     j = {{"prompt", "The quick brown fox"}, {"max_tokens", 8}, {"temperature", greedy ? 0.0 : 1.0}, {"logprobs", std::max(top, 1)}};
   }

@@ -25,6 +25,7 @@ struct Options {
   std::string url;             // base URL (no trailing path)
   Api api = Api::kLlamaServer;
   std::string model;           // the model name to ask for ("" asks for none)
+  std::string system;          // openai-chat: the system message sent before each challenge ("" sends none)
   std::string expected_model;  // the name every answer must carry: model, else what the endpoint listed ("" accepts the first one served)
   ScoreParams score;
   int tokens = 32;             // K, generated per challenge
@@ -49,9 +50,18 @@ class Scorer : public verify::ChallengeScorer {
                        verify::ChallengeRecord* rec);
   // The model name the endpoint answered as (after the first scored challenge).
   const std::string& served_model() const { return served_model_; }
+  // openai-chat: challenges whose prompt the endpoint counted with another number of tokens than the
+  // reference's template gives (a hidden system prompt or another template), and the last such pair.
+  int prompt_mismatches() const { return prompt_mismatches_; }
+  int64_t last_endpoint_prompt_tokens() const { return last_endpoint_prompt_tokens_; }
+  size_t last_reference_prompt_tokens() const { return last_reference_prompt_tokens_; }
 
  private:
   Scorer() = default;
+  // The tokens the endpoint reads for challenge: its text with BOS, or for openai-chat the system and user
+  // messages through the model's chat template (llama.cpp's built-in ChatML where the GGUF has none, as
+  // llama-server does), special tokens parsed as the server parses them.
+  Status PromptTokens(const challenge::Challenge& challenge, std::vector<int32_t>* tokens) const;
   Options options_;
   std::unique_ptr<http::Client> client_;
   engine::ModelPtr model_;
@@ -59,6 +69,9 @@ class Scorer : public verify::ChallengeScorer {
   Vocabulary vocab_;
   engine::Distributions dist_;
   std::string served_model_;
+  int prompt_mismatches_ = 0;
+  int64_t last_endpoint_prompt_tokens_ = 0;
+  size_t last_reference_prompt_tokens_ = 0;
 };
 
 // The first model GET /v1/models lists ("" when the route is missing or lists none).

@@ -140,14 +140,15 @@ Status NewContext(llama_model* model, const ContextOptions& options, ContextPtr*
   return Status::OK();
 }
 
-Status Tokenize(const llama_vocab* vocab, const std::string& text, bool add_bos, std::vector<int32_t>* out) {
+Status Tokenize(const llama_vocab* vocab, const std::string& text, bool add_bos, std::vector<int32_t>* out,
+                bool parse_special) {
   out->resize(text.size() + 2);
   int32_t n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), out->data(),
-                             static_cast<int32_t>(out->size()), add_bos, /*parse_special=*/false);
+                             static_cast<int32_t>(out->size()), add_bos, parse_special);
   if (n < 0) {
     out->resize(static_cast<size_t>(-n));
     n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), out->data(),
-                       static_cast<int32_t>(out->size()), add_bos, false);
+                       static_cast<int32_t>(out->size()), add_bos, parse_special);
   }
   if (n < 0) return Status::Internal("tokenization failed");
   out->resize(static_cast<size_t>(n));

@@ -55,7 +55,10 @@ struct ContextOptions {
 };
 Status NewContext(llama_model* model, const ContextOptions& options, ContextPtr* out);
 
-Status Tokenize(const llama_vocab* vocab, const std::string& text, bool add_bos, std::vector<int32_t>* out);
+// parse_special: text spelling a special token ("<|im_start|>") becomes that token, as servers tokenize a
+// chat template's output; otherwise it is plain text.
+Status Tokenize(const llama_vocab* vocab, const std::string& text, bool add_bos, std::vector<int32_t>* out,
+                bool parse_special = false);
 
 // Mean negative log-likelihood (nats/token) of tokens under the model, scored in windows of the
 // context length (each window predicts its own tokens 1..n-1 from the preceding ones).

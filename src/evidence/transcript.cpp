@@ -44,7 +44,7 @@ verify::Distance DistanceFrom(const std::string& name) {
 json EndpointJson(const std::optional<EndpointRef>& e) {
   if (!e) return nullptr;
   return {{"url", e->url}, {"api", e->api}, {"model_requested", e->model_requested}, {"model_served", e->model_served},
-          {"fingerprint", e->fingerprint}, {"score", e->score}, {"tau", e->tau}, {"top_logprobs", e->top_logprobs}};
+          {"fingerprint", e->fingerprint}, {"score", e->score}, {"tau", e->tau}, {"top_logprobs", e->top_logprobs}, {"system", e->system}};
 }
 
 std::optional<EndpointRef> EndpointFrom(const json& j) {
@@ -58,6 +58,7 @@ std::optional<EndpointRef> EndpointFrom(const json& j) {
   e.score = j.at("score").get<std::string>();
   e.tau = j.at("tau").get<double>();
   e.top_logprobs = IntegerAt<int>(j, "top_logprobs");
+  e.system = j.at("system").get<std::string>();
   return e;
 }
 

@@ -60,6 +60,7 @@ struct EndpointRef {
   std::string score;            // endpoint::ScoreName
   double tau = 0;               // the greedy margin, nats
   int top_logprobs = 0;         // k asked for
+  std::string system;           // openai-chat: the system message sent with each challenge ("" when none)
 };
 
 struct Header {

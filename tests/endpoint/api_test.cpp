@@ -112,6 +112,23 @@ TEST(EndpointApi, ParsesBothOpenAIShapes) {
   EXPECT_NE(s.message().find("text only"), std::string::npos) << s.message();
 }
 
+TEST(EndpointApi, ChatRequestsAreMessagesAndAnswersAreMessages) {
+  Request r;
+  r.system = "Be brief.";
+  r.user = "The quick brown";
+  r.max_tokens = 2;
+  EXPECT_EQ(RequestBody(Api::kOpenAIChat, r),
+            "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"The quick brown\"}],"
+            "\"max_tokens\":2,\"temperature\":0.0,\"top_p\":1.0,\"logprobs\":true,\"top_logprobs\":1,\"stream\":false}");
+  const std::string body = "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":31},\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"\\n\"},"
+                           "\"logprobs\":{\"content\":[" + Entry(13, "[10]", -0.2) + ",\"top_logprobs\":[" + Entry(13, "[10]", -0.2) + "}]}]}}]}";
+  Generation g;
+  ASSERT_TRUE(ParseResponse(Api::kOpenAIChat, body, {4, 1}, &g).ok()) << ParseResponse(Api::kOpenAIChat, body, {4, 1}, &g).message();
+  EXPECT_EQ(g.text, "\n");
+  EXPECT_EQ(g.prompt_tokens, 31);
+  EXPECT_EQ(*g.tokens[0].token.id, 13);
+}
+
 TEST(EndpointApi, RequestBodiesAreFixedBytes) {
   Request r;
   r.prompt = {1, 450};

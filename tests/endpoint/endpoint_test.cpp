@@ -209,6 +209,25 @@ TEST_F(VerifyEndpointTest, FaultsStopTheRunCleanlyAndRerunsResumeToTheSameRoot) 
   }
 }
 
+// The chat API: the challenge is a user message the server wraps in its template; the reference applies the
+// same template (ChatML here: the forge GGUFs carry none, and llama-server falls back to it).
+TEST_F(VerifyEndpointTest, ChatApiBaseIsSameFinetuneIsDifferent) {
+  {
+    auto base = Serve("base");
+    ASSERT_TRUE(base);
+    auto r = RunPot(Verify(base->base_url(), dir_.File("chat-base"), Key() + " --api openai-chat --mode audit"));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("wrapper"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("wrapped in something pot did not send"), std::string::npos) << r.out;
+    auto sys = RunPot(Verify(base->base_url(), dir_.File("chat-system"), Key() + " --api openai-chat --system 'Answer briefly.' --mode audit"));
+    EXPECT_EQ(sys.exit_code, 0) << sys.out << sys.err;
+  }
+  auto finetune = Serve("finetune");
+  ASSERT_TRUE(finetune);
+  auto r = RunPot(Verify(finetune->base_url(), dir_.File("chat-finetune"), Key() + " --api openai-chat --mode audit"));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+}
+
 // Reported numbers that cannot be log-probabilities, or that contradict each other, end a logprobs run.
 TEST_F(VerifyEndpointTest, ImpossibleLogprobsEndTheRun) {
   auto server = Serve("base");

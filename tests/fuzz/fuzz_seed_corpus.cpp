@@ -104,11 +104,13 @@ void Journals(Corpus c) {
 void EndpointResponses(Corpus c) {
   const std::string entry = "{\"id\":1,\"token\":\"a\",\"bytes\":[97],\"logprob\":-0.5";
   c.Add(std::string(1, '\0') + "{\"content\":\"ab\",\"tokens\":[1,2],\"model\":\"m\"}");
-  c.Add(std::string(1, '\2') + "{\"content\":\"a\",\"tokens\":[1],\"completion_probabilities\":[" + entry +
+  c.Add(std::string(1, '\4') + "{\"content\":\"a\",\"tokens\":[1],\"completion_probabilities\":[" + entry +
         ",\"top_logprobs\":[" + entry + "}]}]}");
-  c.Add(std::string(1, '\3') + "{\"model\":\"m\",\"choices\":[{\"text\":\"a\",\"logprobs\":{\"content\":[" + entry +
+  c.Add(std::string(1, '\5') + "{\"model\":\"m\",\"choices\":[{\"text\":\"a\",\"logprobs\":{\"content\":[" + entry +
         ",\"top_logprobs\":[" + entry + "}]}]}}]}");
-  c.Add(std::string(1, '\3') + "{\"choices\":[{\"text\":\"a\",\"logprobs\":{\"tokens\":[\"a\"],\"token_logprobs\":[-0.5],"
+  c.Add(std::string(1, '\6') + "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":9},\"choices\":[{\"message\":{\"content\":\"a\"},"
+        "\"logprobs\":{\"content\":[" + entry + ",\"top_logprobs\":[" + entry + "}]}]}}]}");
+  c.Add(std::string(1, '\5') + "{\"choices\":[{\"text\":\"a\",\"logprobs\":{\"tokens\":[\"a\"],\"token_logprobs\":[-0.5],"
         "\"top_logprobs\":[{\"a\":-0.5}]}}]}");
 }
 
