@@ -145,8 +145,7 @@ Status RescoreEndpoint(const evidence::Transcript& t, const Options& options, st
     verify::ChallengeRecord again;
     Status s = scorer->ScoreRecorded(c, r.exchange->request, r.exchange->response, &again);
     if (!s.ok()) return s.code() == Status::Code::kIOError ? Status::Corruption(s.message()) : s;
-    if (again.request != r.exchange->request ||
-        endpoint::RequestBody(eo.api, endpoint::MakeRequest(eo, c, again.prompt_tokens)) != r.exchange->request) {
+    if (endpoint::RequestBody(eo.api, endpoint::MakeRequest(eo, c, again.prompt_tokens)) != r.exchange->request) {
       return Status::Corruption(at + ": the recorded request is not the one pot sends for this challenge");
     }
     if (again.prompt_tokens != r.prompt_tokens) return Status::Corruption(at + ": prompt tokens differ");

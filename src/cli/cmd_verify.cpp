@@ -451,7 +451,7 @@ int RunVerify(const Args& args) {
             {"endpoint", ep ? json{{"url", ep_ref->url}, {"api", ep_ref->api}, {"model_requested", ep_ref->model_requested},
                                    {"model_served", ep_ref->model_served}, {"fingerprint", ep_ref->fingerprint},
                                    {"score", ep_ref->score}, {"tau", ep_ref->tau}, {"top_logprobs", ep_ref->top_logprobs},
-                                   {"feed", "token"}, {"tokens_scored", result.scores_used},
+                                   {"feed", verify::FeedName(header.feed())}, {"tokens_scored", result.scores_used},
                                    {"honest_floor", endpoint::CalibrationOf(ep->score.kind).floor},
                                    {"calibrated_on", endpoint::CalibrationOf(ep->score.kind).calibrated_on},
                                    {"evidence", EndpointEvidenceNote(*ep_ref)}, {"wrapper", wrapper_note}}

@@ -163,7 +163,6 @@ void ParseLlamaServer(const json& j, const ParseLimits& limits, Generation* out)
   out->model = OptionalString(j, "model");
   out->fingerprint = OptionalString(j, "build_info");
   out->text = StringField(j, "content", where);
-  out->finish_reason = OptionalString(j, "stop_type");
   const json& ids = Field(j, "tokens", where);
   if (!ids.is_array()) throw Fault("\"tokens\" is not an array (was return_tokens honoured?)");
   for (const json& v : ids) {
@@ -208,7 +207,6 @@ void ParseOpenAI(const json& j, bool chat, const ParseLimits& limits, Generation
   if (!choices.is_array() || choices.size() != 1) throw Fault("\"choices\" does not hold exactly one choice");
   const json& c = choices[0];
   out->text = chat ? StringField(Field(c, "message", "the choice"), "content", "the message") : StringField(c, "text", "the choice");
-  out->finish_reason = OptionalString(c, "finish_reason");
   const json& lp = Field(c, "logprobs", "the choice");
   if (lp.is_null()) throw Fault("the choice has no logprobs: the endpoint returns text only (token ids or per-token logprobs are needed)");
   if (lp.contains("content")) {

@@ -73,7 +73,6 @@ struct Generation {
   std::string fingerprint;   // system_fingerprint or build, when reported
   std::string text;          // the generated text
   std::vector<GeneratedToken> tokens;
-  std::string finish_reason; // "length", "stop", "eos", ... as reported
   int64_t prompt_tokens = -1; // usage.prompt_tokens where reported: how many tokens the endpoint read
 };
 

@@ -98,18 +98,25 @@ Status Scorer::Score(const challenge::Challenge& challenge, verify::ChallengeRec
   http::Response response;
   POT_RETURN_IF_ERROR(client_->PostJson(options_.url + CompletionPath(options_.api), request, &response)
                           .WithContext("challenge " + std::to_string(challenge.index)));
-  POT_RETURN_IF_ERROR(ScoreRecorded(challenge, request, response.body, rec));
+  POT_RETURN_IF_ERROR(ScoreResponse(challenge, std::move(prompt), request, response.body, rec));
   rec->seconds = SecondsSince(t0);
   return Status::OK();
 }
 
 Status Scorer::ScoreRecorded(const challenge::Challenge& challenge, const std::string& request, const std::string& response,
                              verify::ChallengeRecord* rec) {
+  std::vector<int32_t> prompt;
+  POT_RETURN_IF_ERROR(PromptTokens(challenge, &prompt));
+  return ScoreResponse(challenge, std::move(prompt), request, response, rec);
+}
+
+Status Scorer::ScoreResponse(const challenge::Challenge& challenge, std::vector<int32_t> prompt, const std::string& request,
+                             const std::string& response, verify::ChallengeRecord* rec) {
   const std::string where = "challenge " + std::to_string(challenge.index);
   rec->challenge = challenge;
   rec->request = request;
   rec->response = response;
-  POT_RETURN_IF_ERROR(PromptTokens(challenge, &rec->prompt_tokens));
+  rec->prompt_tokens = std::move(prompt);
   const size_t n_ctx = llama_n_ctx(ctx_.get());
   if (rec->prompt_tokens.size() + static_cast<size_t>(options_.tokens) > n_ctx) {
     return Status::InvalidArgument(where + ": the prompt and " + std::to_string(options_.tokens) +
@@ -192,21 +199,25 @@ std::vector<std::string> TokenKeys(const Generation& g) {
   return keys;
 }
 
-}  // namespace
-
-std::string ServerFingerprint(http::Client* client, const std::string& url) {
+// The JSON a GET of url answers with; discarded when the request fails or the body is not JSON.
+json GetJson(http::Client* client, const std::string& url) {
   http::Response r;
-  if (!client->Get(url + "/props", &r).ok()) return "";
-  const json props = ParseJson<json>(r.body);
+  if (!client->Get(url, &r).ok()) return json(json::value_t::discarded);
+  return ParseJson<json>(r.body);
+}
+
+std::string BuildInfo(const json& props) {
   return props.is_object() && props.contains("build_info") && props.at("build_info").is_string()
              ? props.at("build_info").get<std::string>()
              : "";
 }
 
+}  // namespace
+
+std::string ServerFingerprint(http::Client* client, const std::string& url) { return BuildInfo(GetJson(client, url + "/props")); }
+
 std::string ListedModel(http::Client* client, const std::string& url) {
-  http::Response r;
-  if (!client->Get(url + "/v1/models", &r).ok()) return "";
-  const json models = ParseJson<json>(r.body);
+  const json models = GetJson(client, url + "/v1/models");
   if (!models.is_object() || !models.contains("data") || !models.at("data").is_array() || models.at("data").empty()) return "";
   const json& first = models.at("data")[0];
   return first.is_object() && first.contains("id") && first.at("id").is_string() ? first.at("id").get<std::string>() : "";
@@ -215,16 +226,12 @@ std::string ListedModel(http::Client* client, const std::string& url) {
 Status Probe(http::Client* client, const std::string& url, const std::optional<Api>& api, const std::string& model,
              ProbeReport* out) {
   *out = ProbeReport{};
-  http::Response r;
   // llama-server answers GET /props with its settings and build; an OpenAI-style server has no such route.
-  Status s = client->Get(url + "/props", &r);
-  const json props = s.ok() ? ParseJson<json>(r.body) : json(json::value_t::discarded);
+  const json props = GetJson(client, url + "/props");
   out->api = api.value_or(props.is_object() && props.contains("default_generation_settings") ? Api::kLlamaServer
                                                                                              : Api::kOpenAICompletions);
   out->api_detected = !api.has_value();
-  if (props.is_object() && props.contains("build_info") && props.at("build_info").is_string()) {
-    out->fingerprint = props.at("build_info").get<std::string>();
-  }
+  out->fingerprint = BuildInfo(props);
   out->model = ListedModel(client, url);
   std::vector<double> times;
   auto ask = [&](bool greedy, std::optional<uint32_t> seed, int top, Generation* gen) -> Status {
@@ -235,7 +242,7 @@ Status Probe(http::Client* client, const std::string& url, const std::optional<A
     return ProbeTokens(out->api, resp.body, top, gen);
   };
   Generation a, b;
-  s = ask(true, std::nullopt, 0, &a);
+  Status s = ask(true, std::nullopt, 0, &a);
   if (!s.ok()) return s.WithContext("probe: a temperature-0 request");
   if (out->model.empty()) out->model = a.model;
   if (out->fingerprint.empty()) out->fingerprint = a.fingerprint;

@@ -62,6 +62,9 @@ class Scorer : public verify::ChallengeScorer {
   // messages through the model's chat template (llama.cpp's built-in ChatML where the GGUF has none, as
   // llama-server does), special tokens parsed as the server parses them.
   Status PromptTokens(const challenge::Challenge& challenge, std::vector<int32_t>* tokens) const;
+  // ScoreRecorded with the challenge's prompt tokens already made.
+  Status ScoreResponse(const challenge::Challenge& challenge, std::vector<int32_t> prompt, const std::string& request,
+                       const std::string& response, verify::ChallengeRecord* rec);
   Options options_;
   std::unique_ptr<http::Client> client_;
   engine::ModelPtr model_;

@@ -37,9 +37,8 @@ Status LogprobsScore(const Vocabulary& vocab, const float* logp, int32_t token, 
 
 // llama-server's draw, replayed: u from the same generator and distribution, then the cumulative sum of
 // exp(logp - max) in id order, in double, as llama_sampler_dist_apply sums exp(logit - max).
-double ReplayScore(const float* logp, int n_vocab, int32_t token, double u, double tau) {
-  float max_l = logp[0];
-  for (int v = 1; v < n_vocab; ++v) max_l = std::max(max_l, logp[v]);
+double ReplayScore(const float* logp, int n_vocab, int32_t argmax, int32_t token, double u, double tau) {
+  const float max_l = logp[argmax];
   double total = 0, below = 0, own = 0;
   for (int v = 0; v < n_vocab; ++v) {
     const double p = static_cast<double>(expf(logp[v] - max_l));
@@ -126,7 +125,7 @@ Status ScoreTokens(const ScoreParams& params, const Vocabulary& vocab, const eng
     if (params.kind == ScoreKind::kGreedy) {
       x = GreedyScore(logp, ref.argmax[first_row + i], ids[i], params.tau);
     } else if (params.kind == ScoreKind::kReplay) {
-      x = ReplayScore(logp, ref.n_vocab, ids[i], uniform(rng), params.tau);
+      x = ReplayScore(logp, ref.n_vocab, ref.argmax[first_row + i], ids[i], uniform(rng), params.tau);
     } else {
       spelled += vocab.Piece(ids[i]);
       if (!generation.tokens[i].has_logprob) {

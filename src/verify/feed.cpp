@@ -4,16 +4,6 @@ namespace pot::verify {
 
 const char* FeedName(Feed feed) { return feed == Feed::kChallenge ? "challenge" : "token"; }
 
-Status FeedFromName(const std::string& name, Feed* out) {
-  for (Feed f : {Feed::kChallenge, Feed::kToken}) {
-    if (name == FeedName(f)) {
-      *out = f;
-      return Status::OK();
-    }
-  }
-  return Status::Corruption("unknown test feed '" + name + "'");
-}
-
 RunTest::RunTest(const stats::TestParams& params, Feed feed) : params_(params), feed_(feed) {
   if (feed == Feed::kChallenge) per_challenge_ = std::make_unique<stats::SequentialTest>(params);
   else per_token_ = std::make_unique<stats::TokenTest>(params);

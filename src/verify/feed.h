@@ -19,7 +19,6 @@ namespace pot::verify {
 
 enum class Feed { kChallenge, kToken };
 const char* FeedName(Feed feed);
-Status FeedFromName(const std::string& name, Feed* out);
 
 class RunTest {
  public:
