@@ -5,7 +5,7 @@
 # calibration table (mean per-token score over 16 challenges that never stop early). Anchor: seeded-replay
 # audits in the literature detect a 4-bit substitute within about 300 output tokens. Goal (issue 14): DIFFERENT
 # for q4_0 within 300 generated tokens under greedy, every other different member within 100, at mode audit.
-# usage: bench/endpoint.sh [KEYS] [MEMBERS...]   (defaults 5; base base-q8_0 base-q4_0 finetune sibling distilled)
+# usage: [SCORES="replay text"] bench/endpoint.sh [KEYS] [MEMBERS...]   (defaults 5; base base-q8_0 base-q4_0 finetune sibling distilled)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 keys="${1:-5}"
@@ -34,7 +34,7 @@ printf '| served (reference: base) | score | decisions | median challenges | med
 calibration=()
 for m in "${members[@]}"; do
   serve "$m"
-  for score in replay greedy logprobs; do
+  for score in ${SCORES:-replay greedy logprobs text}; do
     : >"$work/endpoint-results.jsonl"
     for ((k = 0; k < keys; k++)); do
       rm -rf "$work/endpoint-run"

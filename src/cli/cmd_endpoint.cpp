@@ -96,6 +96,8 @@ Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* o, evi
     if (o->api != endpoint::Api::kLlamaServer) return Status::InvalidArgument("--score replay needs the llama-server API");
     o->score.tau = 1e-3;
   }
+  const bool text_score = o->score.kind == endpoint::ScoreKind::kText;
+  if (text_score && args.Has("tau")) return Status::InvalidArgument("--tau does not apply to --score text");
   if (auto tau = args.Get("tau")) {
     char* end = nullptr;
     o->score.tau = std::strtod(tau->c_str(), &end);
@@ -104,9 +106,12 @@ Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* o, evi
     }
   }
   if (!args.Has("epsilon")) test->epsilon = endpoint::CalibrationOf(o->score.kind).epsilon;
+  if (text_score && !(test->epsilon < 0.5)) {
+    return Status::InvalidArgument("--epsilon for --score text is the tolerated |mean - 1/2|, below 0.5");
+  }
+  const bool uses_tau = o->score.kind == endpoint::ScoreKind::kGreedy || o->score.kind == endpoint::ScoreKind::kReplay;
   *ref = evidence::EndpointRef{display, endpoint::ApiName(o->api), o->model, probe.model, probe.fingerprint,
-                               endpoint::ScoreName(o->score.kind),
-                               o->score.kind == endpoint::ScoreKind::kLogprobs ? 0.0 : o->score.tau, o->score.top_logprobs,
+                               endpoint::ScoreName(o->score.kind), uses_tau ? o->score.tau : 0.0, o->score.top_logprobs,
                                o->system};
   return Status::OK();
 }

@@ -262,6 +262,11 @@ Status OpenEndpointScorer(const endpoint::Options& options, std::unique_ptr<veri
 std::string EndpointEvidenceNote(const evidence::EndpointRef& e) {
   std::string note = "the transcript holds what pot sent and received and what it computed from it, not what the provider ran";
   if (e.score == "logprobs") note += "; the logprobs score rests on numbers the endpoint reported, which it could forge";
+  if (e.score == "text") {
+    note += "; the text score tests the distribution the endpoint samples from, so a truncating sampler (top-k, top-p, "
+            "min-p) or another temperature is DIFFERENT too; it never says SAME: a copy as uncertain as the reference "
+            "at every position (a quantized copy) is not told apart";
+  }
   return note;
 }
 
@@ -480,6 +485,12 @@ int RunVerify(const Args& args) {
       std::printf("tokens      %llu generated tokens scored (%s score, fed to the test one by one)\n",
                   static_cast<unsigned long long>(result.scores_used), ep_ref->score.c_str());
       std::printf("mean score  %.6f (%s)\n", result.mean, ep_ref->score.c_str());
+      if (ep->score.kind == endpoint::ScoreKind::kText) {
+        // Z = 1/2 + (surprisal - expected) / 2C: the same bounds read as nats of surprisal per token.
+        auto nats = [](double z) { return (2 * z - 1) * endpoint::kTextClipNats; };
+        std::printf("surprisal   %+.4f nats per token above the reference's own expectation, in [%+.4f, %+.4f]\n",
+                    nats(result.mean), nats(result.lower), nats(result.upper));
+      }
     } else {
       std::printf("mean score  %.6f (%s)\n", result.mean, verify::DistanceName(options.distance));
     }
@@ -527,7 +538,7 @@ CommandSpec VerifyCommand() {
             "with --reference: accept a file from any signer instead of --trust (insecure; recorded in the evidence)"},
            {"cand", true, "the candidate model (GGUF)"},
            {"endpoint", true, "instead of --cand: the base URL of an HTTP endpoint claimed to serve the --ref model"},
-           {"score", true, "with --endpoint: replay, greedy or logprobs (default: the strongest the endpoint supports)"},
+           {"score", true, "with --endpoint: replay, greedy, logprobs or text (default: the strongest the endpoint supports)"},
            {"tau", true, "with --endpoint: the margin that counts as a tie: greedy, nats below the argmax (default 0.05); replay, probability (default 0.001)"},
            {"top-logprobs", true, "with --endpoint, logprobs: how many top log-probabilities to ask for (default 8)"},
            {"mode", true, "preset of alpha, beta, epsilon, n_max: quick, audit (default) or strict"},

@@ -163,6 +163,7 @@ void ParseLlamaServer(const json& j, const ParseLimits& limits, Generation* out)
   out->model = OptionalString(j, "model");
   out->fingerprint = OptionalString(j, "build_info");
   out->text = StringField(j, "content", where);
+  out->stopped_by_eog = OptionalString(j, "stop_type") == "eos";
   const json& ids = Field(j, "tokens", where);
   if (!ids.is_array()) throw Fault("\"tokens\" is not an array (was return_tokens honoured?)");
   for (const json& v : ids) {
@@ -207,8 +208,12 @@ void ParseOpenAI(const json& j, bool chat, const ParseLimits& limits, Generation
   if (!choices.is_array() || choices.size() != 1) throw Fault("\"choices\" does not hold exactly one choice");
   const json& c = choices[0];
   out->text = chat ? StringField(Field(c, "message", "the choice"), "content", "the message") : StringField(c, "text", "the choice");
+  out->stopped_by_eog = OptionalString(c, "finish_reason") == "stop";
   const json& lp = Field(c, "logprobs", "the choice");
-  if (lp.is_null()) throw Fault("the choice has no logprobs: the endpoint returns text only (token ids or per-token logprobs are needed)");
+  if (lp.is_null()) {
+    throw Fault("the choice has no logprobs: the endpoint returns text only, and every score needs the sampled tokens "
+                "(re-tokenizing the text does not recover them: docs/endpoint.md, \"Text-only answers\")");
+  }
   if (lp.contains("content")) {
     // llama-server's (and the chat API's) shape: one entry per token, with ids.
     const json& content = lp.at("content");

@@ -74,6 +74,9 @@ struct Generation {
   std::string text;          // the generated text
   std::vector<GeneratedToken> tokens;
   int64_t prompt_tokens = -1; // usage.prompt_tokens where reported: how many tokens the endpoint read
+  // The endpoint says it stopped because an end-of-generation token was sampled (llama-server's stop_type
+  // "eos", OpenAI's finish_reason "stop": pot sends no stop strings).
+  bool stopped_by_eog = false;
 };
 
 struct ParseLimits {

@@ -22,6 +22,18 @@ uint32_t SeedFromTag(const Digest& tag) {
   return (uint32_t{tag[0]} << 24) | (uint32_t{tag[1]} << 16) | (uint32_t{tag[2]} << 8) | uint32_t{tag[3]};
 }
 
+// A stop on an end-of-generation token the response left out of its tokens: the text score reads that draw
+// too (its outcome is "some end-of-generation token", so which one does not matter). Leaving it out would
+// drop exactly the draws that stopped, which biases the score's mean.
+void AppendEndOfGeneration(const Vocabulary& vocab, Generation* gen, std::vector<int32_t>* ids) {
+  if (!gen->stopped_by_eog || vocab.end_of_generation().empty()) return;
+  if (!ids->empty() && vocab.IsEndOfGeneration(ids->back())) return;
+  GeneratedToken stop;
+  stop.token.id = vocab.end_of_generation().front();
+  gen->tokens.push_back(stop);
+  ids->push_back(*stop.token.id);
+}
+
 }  // namespace
 
 Request MakeRequest(const Options& options, const challenge::Challenge& challenge, const std::vector<int32_t>& prompt) {
@@ -35,8 +47,8 @@ Request MakeRequest(const Options& options, const challenge::Challenge& challeng
     r.system = options.system;
     r.user = challenge.prompt;
   }
-  if (!r.sampling.greedy) r.sampling.seed = SeedFromTag(challenge.tag);
-  // OpenAI shapes take no seed-reproducible sampler pot could replay; they are asked for what they take.
+  // Only replay needs a seed; the other scores send what ordinary clients send (no seed).
+  if (options.score.kind == ScoreKind::kReplay) r.sampling.seed = SeedFromTag(challenge.tag);
   return r;
 }
 
@@ -140,6 +152,7 @@ Status Scorer::ScoreResponse(const challenge::Challenge& challenge, std::vector<
     last_reference_prompt_tokens_ = rec->prompt_tokens.size();
   }
   POT_RETURN_IF_ERROR(MapTokens(vocab_, gen, &rec->continuation).WithContext(where));
+  if (options_.score.kind == ScoreKind::kText) AppendEndOfGeneration(vocab_, &gen, &rec->continuation);
   std::vector<int32_t> sequence, targets;
   verify::TeacherForcedSequence(rec->prompt_tokens, rec->continuation, &sequence, &targets);
   POT_RETURN_IF_ERROR(engine::Forward(ctx_.get(), sequence, &dist_).WithContext(where));

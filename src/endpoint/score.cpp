@@ -1,5 +1,6 @@
 #include "endpoint/score.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -52,6 +53,28 @@ double ReplayScore(const float* logp, int n_vocab, int32_t argmax, int32_t token
   return outside > tau ? 1.0 : 0.0;
 }
 
+// Z of the text score (score.h) at one position: every token its own outcome but the end-of-generation
+// ones, which merge into one. In double, normalized here (the row's float log-probabilities sum to 1 only
+// up to rounding).
+double TextScore(const Vocabulary& vocab, const float* logp, int n_vocab, int32_t token) {
+  double max_l = -INFINITY;
+  for (int v = 0; v < n_vocab; ++v) max_l = std::max(max_l, static_cast<double>(logp[v]));
+  double total = 0;
+  for (int v = 0; v < n_vocab; ++v) total += std::exp(static_cast<double>(logp[v]) - max_l);
+  const double log_total = max_l + std::log(total);
+  auto surprisal = [](double log_p) { return std::min(-log_p, kTextClipNats); };
+  double expected = 0, eog_mass = 0;
+  for (int v = 0; v < n_vocab; ++v) {
+    const double log_p = static_cast<double>(logp[v]) - log_total;
+    if (vocab.IsEndOfGeneration(v)) eog_mass += std::exp(log_p);
+    else expected += std::exp(log_p) * surprisal(log_p);
+  }
+  const double eog_surprisal = eog_mass > 0 ? surprisal(std::log(eog_mass)) : kTextClipNats;
+  expected += eog_mass * eog_surprisal;
+  const double own = vocab.IsEndOfGeneration(token) ? eog_surprisal : surprisal(static_cast<double>(logp[token]) - log_total);
+  return std::clamp(0.5 + (own - expected) / (2 * kTextClipNats), 0.0, 1.0);
+}
+
 // Whether text ends inside a UTF-8 character: a lead byte in its last three bytes announcing more bytes than
 // follow it (llama-server's validate_utf8 test).
 bool EndsInsideCharacter(const std::string& text) {
@@ -66,11 +89,13 @@ bool EndsInsideCharacter(const std::string& text) {
 
 }  // namespace
 
-Status ReplayApplies(const Generation& g, uint32_t seed) {
-  const SamplerSettings& s = g.sampler;
-  auto no = [](const std::string& what) { return Status::IOError("replay does not apply: the endpoint reports " + what); };
-  if (!s.reported) return no("no generation_settings (not llama-server?)");
-  if (s.seed != seed) return no("seed " + std::to_string(s.seed) + ", not the " + std::to_string(seed) + " asked for");
+namespace {
+
+// The settings check shared by replay and text; what names the score in the error.
+Status SamplerIsFull(const SamplerSettings& s, const char* what_score) {
+  auto no = [what_score](const std::string& what) {
+    return Status::IOError(std::string(what_score) + " does not apply: the endpoint reports " + what);
+  };
   if (s.temperature != 1.0) return no("temperature " + std::to_string(s.temperature));
   if (s.top_k > 0) return no("top_k " + std::to_string(s.top_k));
   if (s.top_p != 1.0 || s.min_p != 0.0 || s.typical_p != 1.0) return no("top_p/min_p/typical_p truncation");
@@ -80,6 +105,22 @@ Status ReplayApplies(const Generation& g, uint32_t seed) {
   }
   if (s.mirostat != 0) return no("mirostat sampling");
   return Status::OK();
+}
+
+}  // namespace
+
+Status ReplayApplies(const Generation& g, uint32_t seed) {
+  const SamplerSettings& s = g.sampler;
+  if (!s.reported) return Status::IOError("replay does not apply: the endpoint reports no generation_settings (not llama-server?)");
+  if (s.seed != seed) {
+    return Status::IOError("replay does not apply: the endpoint reports seed " + std::to_string(s.seed) + ", not the " +
+                           std::to_string(seed) + " asked for");
+  }
+  return SamplerIsFull(s, "replay");
+}
+
+Status FullDistributionSampled(const Generation& g) {
+  return g.sampler.reported ? SamplerIsFull(g.sampler, "the text score") : Status::OK();
 }
 
 const Calibration& CalibrationOf(ScoreKind kind) {
@@ -92,21 +133,36 @@ const Calibration& CalibrationOf(ScoreKind kind) {
   static const Calibration kGreedy{0.01, 0.0, "forge family (testbed seed 1) on llama-server 3.22.1 CPU, tau 0.05"};
   static const Calibration kLogprobs{0.005, 0.0001, "forge family (testbed seed 1) on llama-server 3.22.1 CPU, k 8"};
   static const Calibration kReplay{0.01, 0.0, "forge family (testbed seed 1) on llama-server 3.22.1 CPU, tau 1e-3"};
-  return kind == ScoreKind::kGreedy ? kGreedy : kind == ScoreKind::kLogprobs ? kLogprobs : kReplay;
+  // text: epsilon is delta, the tolerated |mean - 1/2| (0.1 nats of mean surprisal at C = 20); floor the
+  // |mean - 1/2| base showed.
+  static const Calibration kText{0.0025, 0.0, "forge family (testbed seed 1) on llama-server 3.22.1 CPU, C 20 nats"};
+  switch (kind) {
+    case ScoreKind::kGreedy: return kGreedy;
+    case ScoreKind::kLogprobs: return kLogprobs;
+    case ScoreKind::kReplay: return kReplay;
+    case ScoreKind::kText: return kText;
+  }
+  return kText;
 }
 
 const char* ScoreName(ScoreKind kind) {
-  return kind == ScoreKind::kGreedy ? "greedy" : kind == ScoreKind::kLogprobs ? "logprobs" : "replay";
+  switch (kind) {
+    case ScoreKind::kGreedy: return "greedy";
+    case ScoreKind::kLogprobs: return "logprobs";
+    case ScoreKind::kReplay: return "replay";
+    case ScoreKind::kText: return "text";
+  }
+  return "text";
 }
 
 Status ScoreFromName(const std::string& name, ScoreKind* out) {
-  for (ScoreKind k : {ScoreKind::kGreedy, ScoreKind::kLogprobs, ScoreKind::kReplay}) {
+  for (ScoreKind k : {ScoreKind::kGreedy, ScoreKind::kLogprobs, ScoreKind::kReplay, ScoreKind::kText}) {
     if (name == ScoreName(k)) {
       *out = k;
       return Status::OK();
     }
   }
-  return Status::InvalidArgument("--score is greedy, replay or logprobs, not '" + text::EscapeInvalidUtf8(name) + "'");
+  return Status::InvalidArgument("--score is replay, greedy, logprobs or text, not '" + text::EscapeInvalidUtf8(name) + "'");
 }
 
 Status ScoreTokens(const ScoreParams& params, const Vocabulary& vocab, const engine::Distributions& ref, size_t first_row,
@@ -116,6 +172,7 @@ Status ScoreTokens(const ScoreParams& params, const Vocabulary& vocab, const eng
     return Status::Internal("endpoint scoring: rows and tokens do not line up");
   }
   if (params.kind == ScoreKind::kReplay) POT_RETURN_IF_ERROR(ReplayApplies(generation, params.seed));
+  if (params.kind == ScoreKind::kText) POT_RETURN_IF_ERROR(FullDistributionSampled(generation));
   std::mt19937 rng(params.seed);
   std::string spelled;
   std::uniform_real_distribution<double> uniform(0.0f, 1.0f);  // exactly llama_sampler_dist_apply's
@@ -126,6 +183,8 @@ Status ScoreTokens(const ScoreParams& params, const Vocabulary& vocab, const eng
       x = GreedyScore(logp, ref.argmax[first_row + i], ids[i], params.tau);
     } else if (params.kind == ScoreKind::kReplay) {
       x = ReplayScore(logp, ref.n_vocab, ref.argmax[first_row + i], ids[i], uniform(rng), params.tau);
+    } else if (params.kind == ScoreKind::kText) {
+      x = TextScore(vocab, logp, ref.n_vocab, ids[i]);
     } else {
       spelled += vocab.Piece(ids[i]);
       if (!generation.tokens[i].has_logprob) {

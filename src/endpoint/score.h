@@ -34,7 +34,18 @@ enum class ScoreKind {
   // can only disagree where u sits within numerical noise of an interval's edge, so the null mean is 0.
   // Applies only when the response's generation_settings say that sampler ran (ReplayApplies).
   kReplay,
+  // Temperature 1, nothing truncated, no seed, no log-probabilities read: only which token was sampled.
+  // With s(v) = min(-log p(v), C) the sampled token's surprisal under the reference p (clipped at
+  // C = kTextClipNats) and m = sum_v p(v) s(v) its expectation,
+  //   Z = 1/2 + (s(y) - m) / (2 C)   in [0, 1],
+  // whose conditional mean is exactly 1/2 when the endpoint samples from p; end-of-generation tokens count
+  // as one outcome (a stop says one of them was drawn, not which). Tested two-sided (CenteredTokenTest):
+  // another model's tokens are more (or less) surprising to the reference than its own. Needs the sampled
+  // tokens as the endpoint drew them (ids, or per-token entries), not a re-tokenization of the text.
+  kText,
 };
+// C of the text score, nats: the surprisal of a probability of 2e-9; larger surprisals count as C.
+constexpr double kTextClipNats = 20;
 const char* ScoreName(ScoreKind kind);
 Status ScoreFromName(const std::string& name, ScoreKind* out);
 
@@ -60,6 +71,9 @@ struct ScoreParams {
 // off, top-p 1, min-p 0, typical-p 1, no XTC, top-n-sigma off, neutral penalties, no mirostat. The error
 // names the first setting that differs ("replay does not apply: ...").
 Status ReplayApplies(const Generation& generation, uint32_t seed);
+// The same settings but the seed, which the text score needs where the endpoint reports them (llama-server);
+// an endpoint that does not report them is taken at its word, and a truncating sampler shows as DIFFERENT.
+Status FullDistributionSampled(const Generation& generation);
 
 // scores[i] for generated token i, whose reference distribution is row first_row + i of ref; for kLogprobs,
 // tokens llama-server sent without probabilities are not scored (so scores may be shorter than ids). ids are the

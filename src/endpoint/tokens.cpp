@@ -1,5 +1,7 @@
 #include "endpoint/tokens.h"
 
+#include <algorithm>
+
 #include "llama.h"
 #include "text/text.h"
 
@@ -14,6 +16,7 @@ Status Vocabulary::FromLlama(const llama_vocab* vocab, Vocabulary* out) {
   const int n = llama_vocab_n_tokens(vocab);
   if (n <= 0) return Status::Unsupported("the reference model has no vocabulary");
   std::vector<std::string> pieces(static_cast<size_t>(n));
+  std::vector<int32_t> eog;
   std::string buf(256, '\0');
   for (int id = 0; id < n; ++id) {
     int len = llama_token_to_piece(vocab, id, buf.data(), static_cast<int32_t>(buf.size()), 0, false);
@@ -23,16 +26,26 @@ Status Vocabulary::FromLlama(const llama_vocab* vocab, Vocabulary* out) {
     }
     if (len < 0) return Status::Internal("llama_token_to_piece failed for token " + std::to_string(id));
     pieces[static_cast<size_t>(id)].assign(buf.data(), static_cast<size_t>(len));
+    if (llama_vocab_is_eog(vocab, id)) eog.push_back(id);
   }
-  return FromPieces(std::move(pieces), out);
+  return FromPieces(std::move(pieces), out, std::move(eog));
 }
 
-Status Vocabulary::FromPieces(std::vector<std::string> pieces, Vocabulary* out) {
+Status Vocabulary::FromPieces(std::vector<std::string> pieces, Vocabulary* out, std::vector<int32_t> end_of_generation) {
   if (pieces.empty()) return Status::Unsupported("the reference model has no vocabulary");
+  std::sort(end_of_generation.begin(), end_of_generation.end());
+  for (int32_t id : end_of_generation) {
+    if (id < 0 || static_cast<size_t>(id) >= pieces.size()) return Status::InvalidArgument("an end-of-generation id outside the vocabulary");
+  }
   out->pieces_ = std::move(pieces);
+  out->end_of_generation_ = std::move(end_of_generation);
   out->by_bytes_.clear();
   for (size_t id = 0; id < out->pieces_.size(); ++id) out->by_bytes_[out->pieces_[id]].push_back(static_cast<int32_t>(id));
   return Status::OK();
+}
+
+bool Vocabulary::IsEndOfGeneration(int32_t id) const {
+  return std::binary_search(end_of_generation_.begin(), end_of_generation_.end(), id);
 }
 
 const std::vector<int32_t>& Vocabulary::IdsWithBytes(const std::string& bytes) const {

@@ -19,18 +19,23 @@ namespace pot::endpoint {
 
 class Vocabulary {
  public:
-  // Every id's bytes (llama_token_to_piece, special tokens rendered as the servers render them: empty).
+  // Every id's bytes (llama_token_to_piece, special tokens rendered as the servers render them: empty) and
+  // the end-of-generation ids (llama_vocab_is_eog).
   static Status FromLlama(const llama_vocab* vocab, Vocabulary* out);
   // Id i is pieces[i] (tests and fuzzing, without a model).
-  static Status FromPieces(std::vector<std::string> pieces, Vocabulary* out);
+  static Status FromPieces(std::vector<std::string> pieces, Vocabulary* out, std::vector<int32_t> end_of_generation = {});
   int size() const { return static_cast<int>(pieces_.size()); }
   const std::string& Piece(int32_t id) const { return pieces_[static_cast<size_t>(id)]; }
+  // The ids whose sampling ends a generation, lowest first.
+  const std::vector<int32_t>& end_of_generation() const { return end_of_generation_; }
+  bool IsEndOfGeneration(int32_t id) const;
   // The ids whose bytes are exactly bytes, lowest first (several ids may share bytes: byte-fallback and
   // merged tokens); empty when none.
   const std::vector<int32_t>& IdsWithBytes(const std::string& bytes) const;
 
  private:
   std::vector<std::string> pieces_;
+  std::vector<int32_t> end_of_generation_;
   std::map<std::string, std::vector<int32_t>> by_bytes_;
 };
 

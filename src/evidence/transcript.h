@@ -79,8 +79,12 @@ struct Header {
   uint32_t cand_ubatch = 0;
   bool cand_flash_attn = false;
   int topk = 0;  // k of the per-position top-k digests
-  // How the test read the records: per token for endpoint runs, per challenge otherwise.
-  verify::Feed feed() const { return endpoint ? verify::Feed::kToken : verify::Feed::kChallenge; }
+  // How the test read the records: per token for endpoint runs (two-sided for the text score), per
+  // challenge otherwise.
+  verify::Feed feed() const {
+    if (!endpoint) return verify::Feed::kChallenge;
+    return endpoint->score == "text" ? verify::Feed::kCentered : verify::Feed::kToken;
+  }
 };
 
 // An endpoint run's exchange for one challenge: the request body pot sent, the endpoint's response body

@@ -74,6 +74,28 @@ void TokenTest::UpdateUpper() {
   upper_ = upper;
 }
 
+CenteredTokenTest::CenteredTokenTest(const TestParams& params, bool with_bounds)
+    : params_(params),
+      high_(params.alpha / 2, params.alpha / 2, with_bounds),
+      low_(params.alpha / 2, params.alpha / 2, with_bounds),
+      high_at_(BettingConfidenceSequence::MakePoint(0.5 + params.epsilon)),
+      low_at_(BettingConfidenceSequence::MakePoint(0.5 + params.epsilon)) {}
+
+Status CenteredTokenTest::Add(double z, Decision* decision) {
+  if (Status s = CheckScore(z); !s.ok()) return s;
+  if (decision_ != Decision::kUndecided) return Status::InvalidArgument("the test has already stopped");
+  high_at_.plus.Multiply(BettingConfidenceSequence::PlusFactor(high_at_, high_.NextBets(), z));
+  high_at_.plus.Renormalize();
+  low_at_.plus.Multiply(BettingConfidenceSequence::PlusFactor(low_at_, low_.NextBets(), 1 - z));
+  low_at_.plus.Renormalize();
+  high_.Add(z);
+  low_.Add(1 - z);
+  const double threshold = std::log(2 / params_.alpha);
+  if (high_at_.plus.Log() >= threshold || low_at_.plus.Log() >= threshold) decision_ = Decision::kDifferent;
+  *decision = decision_;
+  return Status::OK();
+}
+
 uint64_t MinimumTokensToSame(const TestParams& params) {
   TokenTest test(params, /*with_bounds=*/false);
   return ZerosUntilSame(test, 1000000);

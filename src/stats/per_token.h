@@ -79,4 +79,33 @@ class TokenTest {
   Decision decision_ = Decision::kUndecided;
 };
 
+// CenteredTokenTest: per-token scores Z_t in [0, 1] whose conditional mean is exactly 1/2 under the null
+// (the text score: the sampled token's surprisal under the reference minus its expectation, rescaled), with
+// departures either way meaning another distribution. DIFFERENT (level alpha) rejects
+//   H0: |mu_t - 1/2| <= delta at every t,   delta = params.epsilon,
+// with two K+ capitals at 1/2 + delta, one on Z and one on 1 - Z, each against 2 / alpha: each is a
+// nonnegative supermartingale under H0, so Ville's inequality and a union bound give P(ever DIFFERENT) <=
+// alpha. There is no SAME: a mean of 1/2 is what every model with the reference's entropy profile shows
+// (a quantized copy among them), so not finding a difference certifies nothing; the run ends UNDECIDED at
+// its budget.
+class CenteredTokenTest {
+ public:
+  // Uses params.alpha and epsilon (delta, in (0, 1/2)); beta is unused. with_bounds as TokenTest's.
+  explicit CenteredTokenTest(const TestParams& params, bool with_bounds = true);
+  Status Add(double z, Decision* decision);
+  Decision decision() const { return decision_; }
+  uint64_t n() const { return high_.n(); }
+  double mean() const { return high_.mean(); }
+  // A confidence sequence for the running mean at level alpha (alpha / 2 each side, both intersected over
+  // time): P(exists t: lower_t > m while mu_i <= m for all i) <= alpha / 2, and upper_t likewise.
+  double lower() const { return high_.lower(); }
+  double upper() const { return 1 - low_.lower(); }
+
+ private:
+  TestParams params_;
+  BettingConfidenceSequence high_, low_;  // K+ on Z and on 1 - Z; their K- halves are never read
+  BettingConfidenceSequence::Point high_at_, low_at_;  // K+(1/2 + delta) of each
+  Decision decision_ = Decision::kUndecided;
+};
+
 }  // namespace pot::stats

@@ -78,6 +78,7 @@ class BettingConfidenceSequence {
  private:
   friend class SequentialTest;
   friend class TokenTest;  // its DIFFERENT half is this construction's K+ (stats/per_token.h)
+  friend class CenteredTokenTest;  // two of these K+ capitals (stats/per_token.h)
   // The two capitals at one candidate mean.
   struct Point {
     double m;

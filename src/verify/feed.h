@@ -1,7 +1,8 @@
 // verify/feed: the sequential test as a run feeds it, challenge by challenge. Model-pair and reference-file
 // runs feed one score per challenge (stats::SequentialTest, i.i.d. challenges); endpoint runs feed one score
 // per generated token (stats::TokenTest, valid for dependent scores whose conditional means are bounded:
-// docs/statistics.md, "Per-token scores"). Either way the budget n_max counts challenges, a decision stops
+// docs/statistics.md, "Per-token scores"), or, for the text score, per token to the two-sided
+// stats::CenteredTokenTest (null mean 1/2, no SAME). Either way the budget n_max counts challenges, a decision stops
 // the feed at once (later tokens of the same challenge are not read), and replaying the same records gives
 // the same bounds bit for bit, which is what resume and audit rely on.
 #pragma once
@@ -17,7 +18,7 @@
 
 namespace pot::verify {
 
-enum class Feed { kChallenge, kToken };
+enum class Feed { kChallenge, kToken, kCentered };
 const char* FeedName(Feed feed);
 
 class RunTest {
@@ -38,6 +39,7 @@ class RunTest {
   Feed feed_;
   std::unique_ptr<stats::SequentialTest> per_challenge_;
   std::unique_ptr<stats::TokenTest> per_token_;
+  std::unique_ptr<stats::CenteredTokenTest> centered_;
   uint64_t challenges_ = 0;
 };
 

@@ -1,5 +1,5 @@
 // The response parsers on well-formed and hostile bodies (the shapes llama-server 3.22.1 really sends,
-// cut down), and the logprobs estimator's unbiasedness.
+// cut down), the logprobs estimator's unbiasedness, and the text score's exact null mean.
 #include "endpoint/api.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 
 #include "endpoint/score.h"
 #include "endpoint/tokens.h"
+#include "stats/per_token.h"
 
 namespace pot::endpoint {
 namespace {
@@ -200,6 +201,112 @@ TEST(EndpointScore, LogprobsScoreIsUnbiasedForTotalVariationAndBounded) {
     }
     EXPECT_NEAR(expectation, tv, 1e-5) << "trial " << trial;
   }
+}
+
+// The text score's defining property: E over y ~ p of Z is exactly 1/2 when the endpoint samples from the
+// reference's own p, end-of-generation tokens merged into one outcome and surprisals above C clipped.
+// Checked by enumeration on random distributions, some with probabilities far below e^-C.
+TEST(EndpointScore, TextScoreHasMeanOneHalfUnderTheReferenceAndEndOfGenerationIsOneOutcome) {
+  std::mt19937_64 rng(11);
+  const int n = 16;
+  Vocabulary vocab;
+  ASSERT_TRUE(Vocabulary::FromPieces(std::vector<std::string>(n, "t"), &vocab, {3, 9}).ok());
+  for (int trial = 0; trial < 200; ++trial) {
+    engine::Distributions ref;
+    ref.n_vocab = n;
+    std::normal_distribution<double> logit(0, trial % 2 ? 12.0 : 2.0);  // wide rows put mass below e^-20
+    for (int v = 0; v < n; ++v) ref.logp.push_back(static_cast<float>(logit(rng)));
+    ref.argmax.push_back(0);
+    double total = 0;
+    for (int v = 0; v < n; ++v) total += std::exp(static_cast<double>(ref.logp[v]));
+    double expectation = 0;
+    std::vector<double> z(n);
+    for (int y = 0; y < n; ++y) {
+      Generation gen;
+      gen.tokens.resize(1);
+      gen.tokens[0].token.id = y;
+      std::vector<double> scores;
+      ASSERT_TRUE(ScoreTokens({ScoreKind::kText}, vocab, ref, 0, {y}, gen, &scores).ok());
+      z[y] = scores[0];
+      ASSERT_GE(z[y], 0.0);
+      ASSERT_LE(z[y], 1.0);
+      expectation += std::exp(static_cast<double>(ref.logp[y])) / total * z[y];
+    }
+    EXPECT_NEAR(expectation, 0.5, 1e-9) << "trial " << trial;
+    EXPECT_EQ(z[3], z[9]) << "the end-of-generation ids are one outcome";
+  }
+}
+
+// The text score through the two-sided test, on sequences sampled token by token as an endpoint would:
+// from the reference's own p (false DIFFERENT at most alpha), and from p at temperature 0.7 or from an
+// unrelated model (logits drawn independently at the same scale), which must be told apart. (A small
+// perturbation of the logits that keeps the entropy profile can pass: docs/endpoint.md says so.)
+TEST(EndpointScore, TextScoreSampledFromTheReferenceRarelyReachesDifferentAndOthersDo) {
+  const int n = 24;
+  Vocabulary vocab;
+  ASSERT_TRUE(Vocabulary::FromPieces(std::vector<std::string>(n, "t"), &vocab, {0}).ok());
+  const stats::TestParams params = {0.05, 0.05, CalibrationOf(ScoreKind::kText).epsilon, 0};
+  enum class Source { kReference, kColder, kUnrelated };
+  auto different_rate = [&](Source source, int streams, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    int different = 0;
+    for (int s = 0; s < streams; ++s) {
+      stats::CenteredTokenTest test(params, /*with_bounds=*/false);
+      stats::Decision d = stats::Decision::kUndecided;
+      for (int t = 0; t < 1024 && d == stats::Decision::kUndecided; ++t) {
+        engine::Distributions ref;
+        ref.n_vocab = n;
+        std::normal_distribution<double> logit(0, 1.0 + (t % 7));  // positions from nearly flat to nearly certain
+        std::vector<double> served(n);
+        for (int v = 0; v < n; ++v) {
+          const double l = logit(rng);
+          ref.logp.push_back(static_cast<float>(l));
+          served[v] = source == Source::kColder ? l / 0.7 : source == Source::kUnrelated ? logit(rng) : l;
+        }
+        ref.argmax.push_back(0);
+        std::vector<double> w(n);
+        for (int v = 0; v < n; ++v) w[v] = std::exp(served[v]);
+        Generation gen;
+        gen.tokens.resize(1);
+        const int32_t y = std::discrete_distribution<int32_t>(w.begin(), w.end())(rng);
+        gen.tokens[0].token.id = y;
+        std::vector<double> scores;
+        if (!ScoreTokens({ScoreKind::kText}, vocab, ref, 0, {y}, gen, &scores).ok() || !test.Add(scores[0], &d).ok()) std::abort();
+      }
+      different += d == stats::Decision::kDifferent;
+    }
+    return static_cast<double>(different) / streams;
+  };
+  const double null_rate = different_rate(Source::kReference, 1000, 21);
+  std::printf("  text score, sampled from the reference: DIFFERENT %.4f (alpha %.2f)\n", null_rate, params.alpha);
+  EXPECT_LE(null_rate, params.alpha + 3 * std::sqrt(params.alpha * (1 - params.alpha) / 1000));
+  EXPECT_GE(different_rate(Source::kColder, 100, 22), 0.9);
+  EXPECT_GE(different_rate(Source::kUnrelated, 100, 23), 0.9);
+}
+
+// A text-only answer (no per-token entries) is refused with the reason, never re-tokenized.
+TEST(EndpointApi, TextOnlyAnswersAreRefusedWithTheReason) {
+  Generation gen;
+  const Status s = ParseResponse(Api::kOpenAICompletions,
+                                 R"({"choices":[{"text":" hello","index":0,"logprobs":null,"finish_reason":"length"}]})",
+                                 {8, 0}, &gen);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("text only"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("re-tokenizing"), std::string::npos) << s.message();
+}
+
+// The stop reason: llama-server's stop_type "eos" and OpenAI's finish_reason "stop" both mean an
+// end-of-generation token was drawn.
+TEST(EndpointApi, StopsOnEndOfGenerationAreRead) {
+  Generation gen;
+  ASSERT_TRUE(ParseResponse(Api::kLlamaServer, R"({"content":"a","tokens":[5],"stop_type":"eos"})", {8, 0}, &gen).ok());
+  EXPECT_TRUE(gen.stopped_by_eog);
+  ASSERT_TRUE(ParseResponse(Api::kLlamaServer, R"({"content":"a","tokens":[5],"stop_type":"limit"})", {8, 0}, &gen).ok());
+  EXPECT_FALSE(gen.stopped_by_eog);
+  ASSERT_TRUE(ParseResponse(Api::kOpenAICompletions,
+                            R"({"choices":[{"text":"a","finish_reason":"stop","logprobs":{"content":[{"id":5,"token":"a","logprob":-1}]}}]})",
+                            {8, 0}, &gen).ok());
+  EXPECT_TRUE(gen.stopped_by_eog);
 }
 
 }  // namespace

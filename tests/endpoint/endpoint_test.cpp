@@ -228,6 +228,50 @@ TEST_F(VerifyEndpointTest, ChatApiBaseIsSameFinetuneIsDifferent) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
 }
 
+// The text score on base served at temperature 1 with nothing truncated (the server's own defaults set so,
+// as a provider serving the model's distribution would): no DIFFERENT over 10 keys, through the native and
+// both OpenAI APIs, and never a SAME. The server's default seed makes each request's draw repeatable (pot
+// sends none), so the test gives the same answer every time. Finetune is DIFFERENT; a server that
+// truncates (llama-server's own defaults on the OpenAI routes: top-k 40, min-p 0.05) is DIFFERENT too,
+// with tokens less surprising than the reference's own draws.
+TEST_F(VerifyEndpointTest, TextScoreNeverCallsBaseDifferentAndCatchesFinetuneAndATruncatingSampler) {
+  const std::vector<std::string> full = {"--top-k", "0", "--min-p", "0", "--top-p", "1", "--seed", "7"};
+  {
+    auto base = Serve("base", full);
+    ASSERT_TRUE(base);
+    int undecided = 0;
+    for (int k = 0; k < 10; ++k) {
+      const char* api = k < 6 ? "llama-server" : k < 8 ? "openai-completions" : "openai-chat";
+      const std::string run = dir_.File("text-base-" + std::to_string(k));
+      auto r = RunPot(Verify(base->base_url(), run, std::string("--api ") + api + " --score text --mode audit --n-max 12"));
+      EXPECT_EQ(r.exit_code, 5) << api << "\n" << r.out << r.err;
+      undecided += r.out.find("decision    UNDECIDED") != std::string::npos;
+      EXPECT_NE(r.out.find("never says SAME"), std::string::npos) << r.out;
+      const json result = json::parse(test::Slurp(run + "/result.json"));
+      EXPECT_EQ(result.at("endpoint").at("feed"), "token-centered");
+      EXPECT_EQ(result.at("endpoint").at("tokens_scored").get<int>(), 12 * 32) << "every token was scored";
+    }
+    EXPECT_EQ(undecided, 10);
+  }
+  {
+    auto finetune = Serve("finetune", full);
+    ASSERT_TRUE(finetune);
+    auto r = RunPot(Verify(finetune->base_url(), dir_.File("text-finetune"), "--api llama-server --score text --mode audit"));
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("decision    DIFFERENT"), std::string::npos) << r.out;
+  }
+  auto truncating = Serve("base");
+  ASSERT_TRUE(truncating);
+  auto r = RunPot(Verify(truncating->base_url(), dir_.File("text-truncated"), "--api openai-completions --score text --mode audit"));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("surprisal   -"), std::string::npos) << r.out;
+  // Through its native API pot asks for the full distribution (top-k 0, min-p 0, ...), which the server
+  // honours and echoes in generation_settings: nothing to find.
+  auto native = RunPot(Verify(truncating->base_url(), dir_.File("text-native-truncated"),
+                              "--api llama-server --score text --mode audit"));
+  EXPECT_EQ(native.exit_code, 5) << native.out << native.err;
+}
+
 // Reported numbers that cannot be log-probabilities, or that contradict each other, end a logprobs run.
 TEST_F(VerifyEndpointTest, ImpossibleLogprobsEndTheRun) {
   auto server = Serve("base");

@@ -250,5 +250,62 @@ TEST(TokenValidity, SameSpeaksOfTheScoredTokensNotOfTheChallengeFamily) {
   EXPECT_EQ(o.same_while_h1, 0);
 }
 
+// ---- CenteredTokenTest (the text score's test): null mean 1/2, two-sided, no SAME -------------------
+
+// Under the null each Z_t has conditional mean in [1/2 - delta, 1/2 + delta]; the pattern picks the spread
+// (and the offset inside the tolerance) from the past, and Z_t is then drawn symmetric about its mean.
+using CenteredFn = std::function<std::pair<double, double>(uint64_t t, double last_z, std::mt19937_64& rng)>;  // mean, half-width
+
+double CenteredDifferentRate(const TestParams& p, const CenteredFn& pattern, int streams, uint64_t tokens, uint64_t seed,
+                             bool* ever_same) {
+  std::mt19937_64 rng(seed);
+  int different = 0;
+  for (int s = 0; s < streams; ++s) {
+    CenteredTokenTest test(p, /*with_bounds=*/false);
+    Decision d = Decision::kUndecided;
+    double z = 0.5;
+    for (uint64_t t = 1; t <= tokens && d == Decision::kUndecided; ++t) {
+      const auto [mu, half] = pattern(t, z, rng);
+      z = std::bernoulli_distribution(0.5)(rng) ? mu + half : mu - half;
+      if (!test.Add(z, &d).ok()) std::abort();
+      if (d == Decision::kSame) *ever_same = true;
+    }
+    different += d == Decision::kDifferent;
+  }
+  return static_cast<double>(different) / streams;
+}
+
+TEST(CenteredValidity, NullsAtOneHalfWithinDeltaRarelyReachDifferent) {
+  const TestParams p = {0.05, 0.05, 0.0025, 0};
+  const double delta = p.epsilon;
+  const std::vector<std::pair<const char*, CenteredFn>> nulls = {
+      {"at 1/2 + delta, wide", [delta](uint64_t, double, std::mt19937_64&) { return std::make_pair(0.5 + delta, 0.3); }},
+      {"at 1/2 - delta, narrow", [delta](uint64_t, double, std::mt19937_64&) { return std::make_pair(0.5 - delta, 0.02); }},
+      {"spread set by the last score (wide after a high one)",
+       [](uint64_t, double last, std::mt19937_64&) { return std::make_pair(0.5, last > 0.5 ? 0.45 : 0.01); }},
+      {"offset flips with each challenge of 32",
+       [delta](uint64_t t, double, std::mt19937_64&) { return std::make_pair((t - 1) / 32 % 2 ? 0.5 + delta : 0.5 - delta, 0.1); }},
+  };
+  uint64_t seed = 501;
+  for (const auto& [name, pattern] : nulls) {
+    bool same = false;
+    const double rate = CenteredDifferentRate(p, pattern, 2000, 2048, seed++, &same);
+    std::printf("  centered null %-52s DIFFERENT %.4f\n", name, rate);
+    EXPECT_LE(rate, p.alpha + Slack(p.alpha, 2000)) << name;
+    EXPECT_FALSE(same) << name;
+  }
+}
+
+TEST(CenteredValidity, ShiftsEitherWayReachDifferent) {
+  const TestParams p = {0.01, 0.01, 0.0025, 0};
+  for (double shift : {+0.03, -0.03}) {
+    bool same = false;
+    const double rate = CenteredDifferentRate(
+        p, [shift](uint64_t, double, std::mt19937_64&) { return std::make_pair(0.5 + shift, 0.1); }, 200, 4096, 601, &same);
+    EXPECT_EQ(rate, 1) << "shift " << shift;
+    EXPECT_FALSE(same);
+  }
+}
+
 }  // namespace
 }  // namespace pot::stats
