@@ -90,6 +90,10 @@ Status EndpointRunFromArgs(const Args& args, Env* env, endpoint::Options* o, evi
     return Status::InvalidArgument("--tokens for an endpoint is 1 to " + std::to_string(verify::kMaxContinuationTokens));
   }
   if (top == 0 || top > 20) return Status::InvalidArgument("--top-logprobs is 1 to 20");
+  uint64_t parallel = 1;
+  POT_RETURN_IF_ERROR(args.GetU64("parallel", parallel, &parallel));
+  if (parallel == 0 || parallel > 16) return Status::InvalidArgument("--parallel is 1 to 16 requests in flight");
+  o->parallel = static_cast<int>(parallel);
   o->tokens = static_cast<int>(tokens);
   o->score.top_logprobs = o->score.kind == endpoint::ScoreKind::kLogprobs ? static_cast<int>(top) : 0;
   if (o->score.kind == endpoint::ScoreKind::kReplay) {

@@ -247,12 +247,14 @@ Status CheckKeyOpensReference(const challenge::KeyFile& key, const reference::He
 }
 
 // *view is left pointing at the scorer (owned by *out) for what it noticed along the way.
-Status OpenEndpointScorer(const endpoint::Options& options, std::unique_ptr<verify::ChallengeScorer>* out,
-                          endpoint::Scorer** view) {
+// With --parallel, the scorer requests ahead through gen, up to the budget n_max.
+Status OpenEndpointScorer(const endpoint::Options& options, const challenge::Generator* gen, uint64_t n_max,
+                          std::unique_ptr<verify::ChallengeScorer>* out, endpoint::Scorer** view) {
   std::unique_ptr<http::Client> client;
   POT_RETURN_IF_ERROR(http::NewClient(options.http, &client));
   std::unique_ptr<endpoint::Scorer> scorer;
   POT_RETURN_IF_ERROR(endpoint::Scorer::Open(options, std::move(client), &scorer));
+  scorer->Lookahead(gen, n_max);
   *view = scorer.get();
   *out = std::move(scorer);
   return Status::OK();
@@ -399,7 +401,7 @@ int RunVerify(const Args& args) {
     return Status::OK();
   };
   auto open_scorer = [&](std::unique_ptr<verify::ChallengeScorer>* scorer) {
-    if (ep) return OpenEndpointScorer(*ep, scorer, &ep_scorer);
+    if (ep) return OpenEndpointScorer(*ep, gen.get(), options.test.n_max, scorer, &ep_scorer);
     if (ref_file) return reference::FileScorer::Open(&*ref_file, options.candidate, scorer);
     return verify::ModelPairScorer::Open(options, scorer);
   };
@@ -456,6 +458,7 @@ int RunVerify(const Args& args) {
             {"endpoint", ep ? json{{"url", ep_ref->url}, {"api", ep_ref->api}, {"model_requested", ep_ref->model_requested},
                                    {"model_served", ep_ref->model_served}, {"fingerprint", ep_ref->fingerprint},
                                    {"score", ep_ref->score}, {"tau", ep_ref->tau}, {"top_logprobs", ep_ref->top_logprobs},
+                                   {"parallel", ep->parallel},
                                    {"feed", verify::FeedName(header.feed())}, {"tokens_scored", result.scores_used},
                                    {"honest_floor", endpoint::CalibrationOf(ep->score.kind).floor},
                                    {"calibrated_on", endpoint::CalibrationOf(ep->score.kind).calibrated_on},
@@ -539,6 +542,7 @@ CommandSpec VerifyCommand() {
            {"cand", true, "the candidate model (GGUF)"},
            {"endpoint", true, "instead of --cand: the base URL of an HTTP endpoint claimed to serve the --ref model"},
            {"score", true, "with --endpoint: replay, greedy, logprobs or text (default: the strongest the endpoint supports)"},
+           {"parallel", true, "with --endpoint: requests kept in flight (default 1); the test still reads them in order"},
            {"tau", true, "with --endpoint: the margin that counts as a tie: greedy, nats below the argmax (default 0.05); replay, probability (default 0.001)"},
            {"top-logprobs", true, "with --endpoint, logprobs: how many top log-probabilities to ask for (default 8)"},
            {"mode", true, "preset of alpha, beta, epsilon, n_max: quick, audit (default) or strict"},

@@ -304,8 +304,10 @@ std::string RequestBody(Api api, const Request& r) {
     j["dry_multiplier"] = 0.0;
     j["mirostat"] = 0;
     if (s.seed) j["seed"] = *s.seed;
-    j["n_probs"] = s.top_logprobs;
-    j["post_sampling_probs"] = false;
+    if (s.top_logprobs > 0) {  // asked only by the score that reads them
+      j["n_probs"] = s.top_logprobs;
+      j["post_sampling_probs"] = false;
+    }
     j["return_tokens"] = true;
     j["cache_prompt"] = false;
     j["stream"] = false;

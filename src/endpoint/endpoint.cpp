@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <system_error>
 #include <nlohmann/json.hpp>
 
 #include "llama.h"
@@ -72,7 +73,12 @@ Status OptionsFromRef(const evidence::EndpointRef& ref, int tokens, Options* out
 Status Scorer::Open(const Options& options, std::unique_ptr<http::Client> client, std::unique_ptr<Scorer>* out) {
   std::unique_ptr<Scorer> s(new Scorer());
   s->options_ = options;
-  s->client_ = std::move(client);
+  s->clients_.push_back(std::move(client));
+  for (int i = 1; i < options.parallel; ++i) {
+    std::unique_ptr<http::Client> more;
+    POT_RETURN_IF_ERROR(http::NewClient(options.http, &more));
+    s->clients_.push_back(std::move(more));
+  }
   s->served_model_ = options.expected_model;
   POT_RETURN_IF_ERROR(engine::LoadModel(options.reference.path, {}, &s->model_));
   POT_RETURN_IF_ERROR(engine::NewContext(s->model_.get(), options.reference.context, &s->ctx_));
@@ -104,14 +110,54 @@ Status Scorer::PromptTokens(const challenge::Challenge& challenge, std::vector<i
 
 Status Scorer::Score(const challenge::Challenge& challenge, verify::ChallengeRecord* rec) {
   const auto t0 = std::chrono::steady_clock::now();
-  std::vector<int32_t> prompt;
-  POT_RETURN_IF_ERROR(PromptTokens(challenge, &prompt));
-  const std::string request = RequestBody(options_.api, MakeRequest(options_, challenge, prompt));
-  http::Response response;
-  POT_RETURN_IF_ERROR(client_->PostJson(options_.url + CompletionPath(options_.api), request, &response)
-                          .WithContext("challenge " + std::to_string(challenge.index)));
-  POT_RETURN_IF_ERROR(ScoreResponse(challenge, std::move(prompt), request, response.body, rec));
+  const std::string where = "challenge " + std::to_string(challenge.index);
+  if (lookahead_ == nullptr) {
+    std::vector<int32_t> prompt;
+    POT_RETURN_IF_ERROR(PromptTokens(challenge, &prompt));
+    const std::string request = RequestBody(options_.api, MakeRequest(options_, challenge, prompt));
+    http::Response response;
+    POT_RETURN_IF_ERROR(clients_[0]->PostJson(options_.url + CompletionPath(options_.api), request, &response).WithContext(where));
+    POT_RETURN_IF_ERROR(ScoreResponse(challenge, std::move(prompt), request, response.body, rec));
+  } else {
+    POT_RETURN_IF_ERROR(FillWindow(challenge.index));
+    if (in_flight_.empty() || in_flight_.front()->challenge.index != challenge.index ||
+        in_flight_.front()->challenge.tag != challenge.tag) {
+      return Status::Internal(where + " was asked for out of order");
+    }
+    const std::unique_ptr<InFlight> f = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    POT_RETURN_IF_ERROR(f->sent.get().WithContext(where));
+    POT_RETURN_IF_ERROR(ScoreResponse(challenge, f->prompt, f->request, f->response.body, rec));
+  }
   rec->seconds = SecondsSince(t0);
+  return Status::OK();
+}
+
+void Scorer::Lookahead(const challenge::Generator* gen, uint64_t end) {
+  if (options_.parallel <= 1) return;
+  lookahead_ = gen;
+  end_ = end;
+}
+
+Status Scorer::FillWindow(uint64_t first) {
+  next_ = std::max(next_, first);  // a resumed run starts past challenge 0
+  const uint64_t parallel = static_cast<uint64_t>(options_.parallel);
+  while (next_ < end_ && next_ < first + parallel) {
+    auto f = std::make_unique<InFlight>();
+    POT_RETURN_IF_ERROR(lookahead_->Generate(next_, &f->challenge));
+    POT_RETURN_IF_ERROR(PromptTokens(f->challenge, &f->prompt));
+    f->request = RequestBody(options_.api, MakeRequest(options_, f->challenge, f->prompt));
+    http::Client* client = clients_[next_ % parallel].get();
+    InFlight* raw = f.get();
+    const std::string url = options_.url + CompletionPath(options_.api);
+    try {
+      f->sent = std::async(std::launch::async, [client, url, raw] { return client->PostJson(url, raw->request, &raw->response); });
+    } catch (const std::system_error& e) {
+      return Status::Internal(std::string("cannot start a request thread: ") + e.what());
+    }
+    in_flight_.push_back(std::move(f));
+    ++next_;
+  }
   return Status::OK();
 }
 

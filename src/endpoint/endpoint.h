@@ -7,6 +7,8 @@
 // score is ever made up.
 #pragma once
 
+#include <deque>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +31,7 @@ struct Options {
   std::string expected_model;  // the name every answer must carry: model, else what the endpoint listed ("" accepts the first one served)
   ScoreParams score;
   int tokens = 32;             // K, generated per challenge
+  int parallel = 1;            // requests kept in flight once Scorer::Lookahead is on, each on its own connection
   http::Options http;
   verify::ModelSide reference;
 };
@@ -45,6 +48,12 @@ class Scorer : public verify::ChallengeScorer {
   // Loads the reference and connects nothing yet. client may be null for ScoreRecorded only (audit).
   static Status Open(const Options& options, std::unique_ptr<http::Client> client, std::unique_ptr<Scorer>* out);
   Status Score(const challenge::Challenge& challenge, verify::ChallengeRecord* rec) override;
+  // With options.parallel > 1: from now on Score keeps the requests for its challenge and the next
+  // parallel - 1 challenges of gen (indices below end, the budget) in flight, so the endpoint generates
+  // while the reference scores. Score still takes challenges in index order and scores each only when it
+  // is asked for: the test reads exactly the sequence a one-at-a-time run reads (at most parallel - 1
+  // answers past a decision go unread). gen must outlive the scorer.
+  void Lookahead(const challenge::Generator* gen, uint64_t end);
   // Scores a response already received for challenge (the body as recorded), as Score would have.
   Status ScoreRecorded(const challenge::Challenge& challenge, const std::string& request, const std::string& response,
                        verify::ChallengeRecord* rec);
@@ -65,8 +74,21 @@ class Scorer : public verify::ChallengeScorer {
   // ScoreRecorded with the challenge's prompt tokens already made.
   Status ScoreResponse(const challenge::Challenge& challenge, std::vector<int32_t> prompt, const std::string& request,
                        const std::string& response, verify::ChallengeRecord* rec);
+  // One request on its way: challenge i goes out on clients_[i % parallel], so no connection carries two.
+  struct InFlight {
+    challenge::Challenge challenge;
+    std::vector<int32_t> prompt;
+    std::string request;
+    http::Response response;
+    std::future<Status> sent;  // the POST, run on its own thread
+  };
+  // Sends the challenges from next_ up to first + parallel - 1 (and below end_).
+  Status FillWindow(uint64_t first);
   Options options_;
-  std::unique_ptr<http::Client> client_;
+  std::vector<std::unique_ptr<http::Client>> clients_;  // [0] the one Open was given; more with parallel > 1
+  std::deque<std::unique_ptr<InFlight>> in_flight_;      // after clients_: destroyed (and waited for) first
+  const challenge::Generator* lookahead_ = nullptr;
+  uint64_t next_ = 0, end_ = 0;
   engine::ModelPtr model_;
   engine::ContextPtr ctx_;
   Vocabulary vocab_;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "crypto/ed25519.h"
@@ -270,6 +271,39 @@ TEST_F(VerifyEndpointTest, TextScoreNeverCallsBaseDifferentAndCatchesFinetuneAnd
   auto native = RunPot(Verify(truncating->base_url(), dir_.File("text-native-truncated"),
                               "--api llama-server --score text --mode audit"));
   EXPECT_EQ(native.exit_code, 5) << native.out << native.err;
+}
+
+// Challenges drawn from the user's own prompts (the corpus family) look like their traffic; --parallel 3
+// keeps three requests in flight, yet the test reads the same records in the same order as a one-at-a-time
+// run: the same request bodies, generated tokens, scores and verdict.
+TEST_F(VerifyEndpointTest, ParallelRequestsFromACorpusGiveTheRecordsOfASequentialRun) {
+  std::string corpus;
+  for (int i = 0; i < 40; ++i) {
+    corpus += "{\"prompt\": \"Summarize ticket #" + std::to_string(1000 + i) + " for the on-call engineer in two sentences.\"}\n";
+  }
+  test::WriteBytes(dir_.File("prompts.jsonl"), corpus);
+  ASSERT_EQ(RunPot("challenge commit --family corpus --corpus " + dir_.File("prompts.jsonl") + " -n 40 -o " + dir_.File("corpus.key")).exit_code, 0);
+  auto base = Serve("base");
+  ASSERT_TRUE(base);
+  std::vector<std::vector<json>> runs;
+  for (const char* parallel : {"1", "3"}) {
+    const std::string run = dir_.File(std::string("corpus-") + parallel);
+    auto r = RunPot(Verify(base->base_url(), run, "--key " + dir_.File("corpus.key") + " --corpus " + dir_.File("prompts.jsonl") +
+                                                      " --api llama-server --score replay --mode audit --parallel " + parallel));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(json::parse(test::Slurp(run + "/result.json")).at("endpoint").at("parallel").get<int>(), std::stoi(parallel));
+    std::vector<json> records;
+    std::istringstream lines(test::Slurp(run + "/transcript.jsonl"));
+    for (std::string line; std::getline(lines, line);) {
+      const json j = json::parse(line);
+      if (j.value("type", "") != "challenge") continue;
+      EXPECT_NE(j.at("prompt").get<std::string>().find("Summarize ticket #"), std::string::npos);
+      records.push_back({j.at("index"), j.at("exchange").at("request"), j.at("continuation"), j.at("exchange").at("token_scores")});
+    }
+    runs.push_back(records);
+  }
+  ASSERT_FALSE(runs[0].empty());
+  EXPECT_EQ(runs[0], runs[1]);
 }
 
 // Reported numbers that cannot be log-probabilities, or that contradict each other, end a logprobs run.
