@@ -212,7 +212,7 @@ void ParseOpenAI(const json& j, bool chat, const ParseLimits& limits, Generation
   const json& lp = Field(c, "logprobs", "the choice");
   if (lp.is_null()) {
     throw Fault("the choice has no logprobs: the endpoint returns text only, and every score needs the sampled tokens "
-                "(re-tokenizing the text does not recover them: docs/endpoint.md, \"Text-only answers\")");
+                "(re-tokenizing the text does not recover them: docs/endpoints.md, \"Text-only answers\")");
   }
   if (lp.contains("content")) {
     // llama-server's (and the chat API's) shape: one entry per token, with ids.

@@ -2,7 +2,7 @@
 // challenge, and the parse of a response body into what pot scores. Every response is an attacker's input:
 // the parser checks every field it uses (types, ranges, finite and non-positive log-probabilities, top-k
 // lists consistent with the sampled token) and fails with a one-line Status::IOError naming the problem;
-// it never fills in a missing value. docs/endpoint.md has the request and response shapes.
+// it never fills in a missing value. docs/endpoints.md has the request and response shapes.
 #pragma once
 
 #include <cstdint>

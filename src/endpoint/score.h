@@ -1,7 +1,7 @@
 // endpoint/score: one bounded score per token the endpoint generated, from the reference model's own
 // next-token distribution at that position (the reference reads the endpoint's text, teacher-forced). Each
 // score is in [0, 1]; docs/statistics.md ("Per-token scores") says why they may feed the sequential test
-// token by token, and docs/endpoint.md what each one can and cannot be faked into.
+// token by token, and docs/endpoints.md what each one can and cannot be faked into.
 #pragma once
 
 #include <cstdint>
@@ -50,7 +50,7 @@ const char* ScoreName(ScoreKind kind);
 Status ScoreFromName(const std::string& name, ScoreKind* out);
 
 // Each score's default tolerance and the mean it takes when the endpoint serves the reference's own weights
-// (its honest floor), measured on the forge family served by llama-server (bench/endpoint.sh; docs/endpoint.md
+// (its honest floor), measured on the forge family served by llama-server (bench/endpoint.sh; docs/endpoints.md
 // has the table): a score that sits far below epsilon for the same weights, so SAME is reachable, and above
 // it for every other member but q8_0.
 struct Calibration {

@@ -40,7 +40,7 @@ class Vocabulary {
 };
 
 // One entry (a generated token or a top-list entry) as a reference id. Without an id, bytes shared by
-// several ids map to the lowest of them (docs/endpoint.md, "Tokens").
+// several ids map to the lowest of them (docs/endpoints.md, "Tokens").
 Status MapEntry(const Vocabulary& vocab, const TokenLogprob& entry, int32_t* id);
 
 // ids[i] for generation.tokens[i]. Where tokens are named by text, their concatenated bytes must be the

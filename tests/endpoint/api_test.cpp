@@ -240,7 +240,7 @@ TEST(EndpointScore, TextScoreHasMeanOneHalfUnderTheReferenceAndEndOfGenerationIs
 // The text score through the two-sided test, on sequences sampled token by token as an endpoint would:
 // from the reference's own p (false DIFFERENT at most alpha), and from p at temperature 0.7 or from an
 // unrelated model (logits drawn independently at the same scale), which must be told apart. (A small
-// perturbation of the logits that keeps the entropy profile can pass: docs/endpoint.md says so.)
+// perturbation of the logits that keeps the entropy profile can pass: docs/endpoints.md says so.)
 TEST(EndpointScore, TextScoreSampledFromTheReferenceRarelyReachesDifferentAndOthersDo) {
   const int n = 24;
   Vocabulary vocab;

@@ -77,7 +77,7 @@ TEST_F(VerifyEndpointTest, BaseServedIsSameFinetuneServedIsDifferent) {
     EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
     EXPECT_NE(audit.out.find("recomputed from the recorded responses"), std::string::npos) << audit.out;
   }
-  // A 4-bit substitute: replay catches it (docs/endpoint.md has every score's verdict on it).
+  // A 4-bit substitute: replay catches it (docs/endpoints.md has every score's verdict on it).
   {
     auto q4 = Serve("base-q4_0");
     ASSERT_TRUE(q4);
