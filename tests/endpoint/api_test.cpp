@@ -136,7 +136,7 @@ TEST(EndpointApi, RequestBodiesAreFixedBytes) {
   r.max_tokens = 4;
   EXPECT_EQ(RequestBody(Api::kLlamaServer, r),
             "{\"prompt\":[1,450],\"n_predict\":4,\"temperature\":0.0,\"repeat_penalty\":1.0,\"presence_penalty\":0.0,"
-            "\"frequency_penalty\":0.0,\"dry_multiplier\":0.0,\"mirostat\":0,\"n_probs\":0,\"post_sampling_probs\":false,"
+            "\"frequency_penalty\":0.0,\"dry_multiplier\":0.0,\"mirostat\":0,"
             "\"return_tokens\":true,\"cache_prompt\":false,\"stream\":false}");
   r.sampling = {false, 7u, 5};
   r.model = "m";
