@@ -11,6 +11,7 @@
 #include "challenge/challenge.h"
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "cli/run_dir.h"
 #include "crypto/ed25519.h"
 #include "crypto/hmac.h"
 #include "cli/endpoint_options.h"
@@ -27,53 +28,6 @@ namespace pot::cli {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-// The key the run would use before its directory is looked at: the user's key file, or a fresh key made
-// in memory (committed to now; written to RUNDIR/run.key only once every check has passed).
-Status ReadOrMakeKey(const Args& args, Env* env, uint64_t n_max, challenge::KeyFile* key) {
-  if (auto path = args.Get("key")) return challenge::ReadKeyFile(env, *path, key);
-  POT_RETURN_IF_ERROR(challenge::ResolveFamily(env, args.Get("family").value_or("templates"),
-                                               args.Get("corpus").value_or(""), "", &key->family));
-  POT_RETURN_IF_ERROR(RandomBytes(challenge::kKeyBytes, &key->key));
-  key->n_max = n_max;
-  key->commitment = challenge::Commit(key->key, key->family, key->n_max);
-  return Status::OK();
-}
-
-// The key the run's challenges come from, decided under the run directory's lock (docs/formats.md,
-// "Verify run directory"): --key FILE; else RUNDIR/run.key, adopted only when RUNDIR/transcript.jsonl
-// exists and commits to it (a rerun resumes with the key its first attempt made); else, in a directory
-// with neither, the fresh key (*fresh). Any other state is refused, and nothing is written.
-Status ResolveKey(const Args& args, Env* env, const std::string& run_dir, challenge::KeyFile* key, bool* fresh) {
-  *fresh = false;
-  if (args.Has("key")) return Status::OK();
-  const std::string key_path = run_dir + "/run.key", transcript_path = run_dir + "/transcript.jsonl";
-  const bool has_key = env->FileExists(key_path), has_transcript = env->FileExists(transcript_path);
-  if (!has_key && !has_transcript) {
-    *fresh = true;
-    return Status::OK();
-  }
-  if (!has_key) {
-    return Status::InvalidArgument(transcript_path + " was made with a key that is not in " + run_dir +
-                                   ": pass that --key, or use another -o");
-  }
-  if (!has_transcript) {
-    return Status::InvalidArgument(key_path + " was not made by a pot run in " + run_dir +
-                                   " (no transcript commits to it): pass --key, or remove it");
-  }
-  challenge::KeyFile stored;
-  std::string text;
-  evidence::Transcript started;
-  POT_RETURN_IF_ERROR(challenge::ReadKeyFile(env, key_path, &stored));
-  POT_RETURN_IF_ERROR(ReadFileToString(env, transcript_path, &text));
-  POT_RETURN_IF_ERROR(evidence::ParseTranscript({text.substr(0, text.find('\n'))}, &started).WithContext(transcript_path));
-  if (started.header.commitment != ToHex(stored.commitment)) {
-    return Status::InvalidArgument(key_path + " is not the key " + transcript_path +
-                                   " commits to: pass the run's --key, or use another -o");
-  }
-  *key = std::move(stored);
-  return Status::OK();
-}
 
 Status TestParams(const Args& args, stats::TestParams* p) {
   POT_RETURN_IF_ERROR(stats::Preset(args.Get("mode").value_or("audit"), p));
@@ -127,29 +81,6 @@ Status Options(const Args& args, verify::Options* o) {
   if (distance != "tv" && distance != "js") return Status::InvalidArgument("--distance is tv or js");
   o->distance = distance == "tv" ? verify::Distance::kTotalVariation : verify::Distance::kJensenShannon;
   return Status::OK();
-}
-
-// pot-verify-TIME-RANDOM, created exclusively: two runs started in the same second never share it.
-Status CreateDefaultRunDir(Env* env, std::string* run_dir) {
-  char stamp[32];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
-  std::string suffix;
-  POT_RETURN_IF_ERROR(RandomBytes(4, &suffix));
-  *run_dir = std::string("pot-verify-") + stamp + "-" + HexOf(suffix);
-  return env->CreateDir(*run_dir);
-}
-
-// Creates the run directory (-o RUNDIR may exist already) and takes its lock, RUNDIR/run.lock, for the
-// whole run: a second pot run into it is refused with "in use by pid N".
-Status OpenRunDir(const Args& args, Env* env, std::string* run_dir, std::unique_ptr<FileLock>* lock) {
-  if (auto o = args.Get("o")) {
-    *run_dir = *o;
-    POT_RETURN_IF_ERROR(env->CreateDirs(*run_dir));
-  } else {
-    POT_RETURN_IF_ERROR(CreateDefaultRunDir(env, run_dir));
-  }
-  return env->LockFile(*run_dir + "/run.lock", lock).WithContext(*run_dir);
 }
 
 // The model's files, digests and manifest roots for the transcript header, with a progress bar.
@@ -321,8 +252,14 @@ int RunVerify(const Args& args) {
   std::string run_dir;
   std::unique_ptr<FileLock> run_lock;
   bool fresh_key = false;
-  s = OpenRunDir(args, env, &run_dir, &run_lock);
-  if (s.ok()) s = ResolveKey(args, env, run_dir, &key, &fresh_key);
+  s = OpenRunDir(args, env, "pot-verify", &run_dir, &run_lock);
+  auto transcript_commitment = [](const std::string& first_line, std::string* commitment) {
+    evidence::Transcript started;
+    POT_RETURN_IF_ERROR(evidence::ParseTranscript({first_line}, &started));
+    *commitment = started.header.commitment;
+    return Status::OK();
+  };
+  if (s.ok()) s = ResolveKey(args, env, run_dir, "transcript.jsonl", transcript_commitment, &key, &fresh_key);
   if (s.ok() && !fresh_key && !args.Has("key")) s = make_generator();  // the adopted run.key
   if (!s.ok()) return ReportError(s);
   const std::string transcript_path = run_dir + "/transcript.jsonl";
