@@ -52,5 +52,6 @@ CommandSpec ReportCommand();
 CommandSpec SelfcheckCommand();
 CommandSpec ReferenceCommand();
 CommandSpec EndpointCommand();
+CommandSpec MonitorCommand();
 
 }  // namespace pot::cli
