@@ -23,19 +23,34 @@ std::string Describe(int wait_status) {
 
 }  // namespace
 
-Status LlamaServer::Start(const std::string& model, const std::vector<std::string>& extra_args,
-                          std::unique_ptr<LlamaServer>* out) {
+Status LlamaServer::CheckInstalled(const std::string& model) {
   if (!std::filesystem::exists(POT_LLAMA_SERVER)) {
     return Status::NotFound(std::string("llama-server not built at ") + POT_LLAMA_SERVER + " (run scripts/deps.sh)");
   }
   if (!std::filesystem::exists(model)) return Status::NotFound("model " + model + " not found");
+  return Status::OK();
+}
+
+Status LlamaServer::StartOnPort(const std::string& model, int port, const std::vector<std::string>& extra_args,
+                                std::unique_ptr<LlamaServer>* out) {
+  POT_RETURN_IF_ERROR(CheckInstalled(model));
+  std::unique_ptr<LlamaServer> server(new LlamaServer());
+  bool port_taken = false;
+  POT_RETURN_IF_ERROR(server->Launch(model, port, extra_args, &port_taken));
+  *out = std::move(server);
+  return Status::OK();
+}
+
+Status LlamaServer::Start(const std::string& model, const std::vector<std::string>& extra_args,
+                          std::unique_ptr<LlamaServer>* out) {
+  POT_RETURN_IF_ERROR(CheckInstalled(model));
   // The port is free when picked but only taken when llama-server binds it: another process may win the
   // race, so a launch that failed for that reason alone is retried on a new port.
   Status s;
   for (int launch = 0; launch < 3; ++launch) {
     std::unique_ptr<LlamaServer> server(new LlamaServer());
     bool port_taken = false;
-    s = server->Launch(model, extra_args, &port_taken);
+    s = server->Launch(model, UnusedPort(), extra_args, &port_taken);
     if (s.ok()) {
       *out = std::move(server);
       return s;
@@ -45,8 +60,9 @@ Status LlamaServer::Start(const std::string& model, const std::vector<std::strin
   return s;
 }
 
-Status LlamaServer::Launch(const std::string& model, const std::vector<std::string>& extra_args, bool* port_taken) {
-  port_ = UnusedPort();
+Status LlamaServer::Launch(const std::string& model, int port, const std::vector<std::string>& extra_args,
+                           bool* port_taken) {
+  port_ = port;
   std::vector<std::string> args = {POT_LLAMA_SERVER, "-m", model, "-t", "1", "-c", "2048", "--host", "127.0.0.1",
                                    "--port", std::to_string(port_), "-np", "1", "--no-webui", "--no-warmup",
                                    "--offline", "--log-colors", "off"};

@@ -20,6 +20,10 @@ class LlamaServer {
   // then extra_args, which win where they repeat a flag.
   static Status Start(const std::string& model, const std::vector<std::string>& extra_args,
                       std::unique_ptr<LlamaServer>* out);
+  // As Start, on the given port (a server replacing another one on the same address); no retry when the
+  // port is taken.
+  static Status StartOnPort(const std::string& model, int port, const std::vector<std::string>& extra_args,
+                            std::unique_ptr<LlamaServer>* out);
   ~LlamaServer();
   LlamaServer(const LlamaServer&) = delete;
   LlamaServer& operator=(const LlamaServer&) = delete;
@@ -30,8 +34,9 @@ class LlamaServer {
 
  private:
   LlamaServer() = default;
-  // One launch on a fresh port; *port_taken when it failed only because someone else took the port.
-  Status Launch(const std::string& model, const std::vector<std::string>& extra_args, bool* port_taken);
+  static Status CheckInstalled(const std::string& model);
+  // One launch on port; *port_taken when it failed only because someone else took the port.
+  Status Launch(const std::string& model, int port, const std::vector<std::string>& extra_args, bool* port_taken);
 
   TempDir dir_;  // holds the log
   int port_ = 0;
