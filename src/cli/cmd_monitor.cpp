@@ -119,6 +119,12 @@ int RunMonitor(const Args& args) {
   test.epsilon = options.change.epsilon;
   s = EndpointRunFromArgs(args, env, &ep, &ep_ref, &test);
   options.change.epsilon = test.epsilon;
+  if (ep.score.kind == endpoint::ScoreKind::kText) {
+    // A centered score (null mean 1/2 up to epsilon, as pot verify tests it): watched both ways.
+    options.change.two_sided = true;
+    options.change.lower = 0.5 - test.epsilon;
+    options.change.epsilon = 0.5 + test.epsilon;
+  }
   ep.reference.path = *args.Get("ref");
   if (s.ok()) s = args.GetThreads("threads", 0, &ep.reference.context.n_threads);
   if (s.ok()) s = stats::CheckChangeParams(options.change);
@@ -212,8 +218,8 @@ CommandSpec MonitorCommand() {
            {"challenges", true, "fresh challenges scored per round (default 4)"},
            {"rounds", true, "stop after N rounds of this call, exit 0 when no alarm (default: until alarm or signal)"},
            {"alpha", true, "bound on the probability of any false alarm, over the whole run (default 0.01)"},
-           {"epsilon", true, "the null's bound on every token's mean score (default: the score's calibrated tolerance)"},
-           {"score", true, "replay, greedy or logprobs (default: the strongest the endpoint supports)"},
+           {"epsilon", true, "the null's bound on every token's mean score, for text on |mean - 1/2| (default: the score's calibrated tolerance)"},
+           {"score", true, "replay, greedy, logprobs or text (default: the strongest the endpoint supports); text is watched both ways"},
            {"tau", true, "the margin that counts as a tie: greedy, nats below the argmax (default 0.05); replay, probability (default 0.001)"},
            {"top-logprobs", true, "logprobs: how many top log-probabilities to ask for (default 8)"},
            {"tokens", true, "tokens the endpoint generates per challenge (default 32)"},

@@ -197,7 +197,8 @@ std::string HeaderLine(const Header& h, const Options& o) {
                {"challenges_per_round", o.challenges_per_round},
                {"detector",
                 {{"kind", "e-detector"}, {"alpha", o.change.alpha}, {"epsilon", o.change.epsilon},
-                 {"two_sided", o.change.two_sided}, {"bet_fractions", bets}, {"start_weights", "1/(r(r+1))"}}}});
+                 {"two_sided", o.change.two_sided}, {"lower", o.change.two_sided ? json(o.change.lower) : json(nullptr)},
+                 {"bet_fractions", bets}, {"start_weights", "1/(r(r+1))"}}}});
 }
 
 Status CommitmentOfHeader(const std::string& line, std::string* commitment_hex) {

@@ -1,5 +1,6 @@
 #include "stats/change.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +16,9 @@ Status CheckChangeParams(const ChangeParams& p) {
   if (!(p.epsilon >= 1e-6 && p.epsilon <= 1 - 1e-6)) {
     return Status::InvalidArgument("the change detector's epsilon must be in [1e-6, 1 - 1e-6]");
   }
+  if (p.two_sided && !(p.lower >= 1e-6 && p.lower <= p.epsilon)) {
+    return Status::InvalidArgument("the change detector's lower bound must be in [1e-6, epsilon]");
+  }
   return Status::OK();
 }
 
@@ -22,16 +26,23 @@ ChangeDetector::ChangeDetector(const ChangeParams& params) : params_(params) {
   const int sides = params.two_sided ? 2 : 1;
   for (int side = 0; side < sides; ++side) {
     const bool flipped = side == 1;
-    const double e = flipped ? 1 - params.epsilon : params.epsilon;
-    for (double f : kBetFractions) bets_.push_back({f / e, e, flipped, 1.0 / (kBets * sides), Capital::Zero()});
+    const double e = flipped ? 1 - params.lower : params.epsilon;
+    for (double f : kBetFractions) bets_.push_back({f / e, e, flipped, 1.0 / (kBets * sides), Capital::Zero(), 0});
   }
+}
+
+void ChangeDetector::Bet::Rescale() {
+  scale = std::ldexp(weight, static_cast<int>(std::clamp<int64_t>(sum.exponent(), -2100, 2100)));
 }
 
 void ChangeDetector::StartRound() {
   ++round_;
   const double r = static_cast<double>(round_);
   const double w = 1 / (r * (r + 1));
-  for (Bet& b : bets_) b.sum.Add(w);
+  for (Bet& b : bets_) {
+    b.sum.Add(w);
+    b.Rescale();
+  }
 }
 
 Status ChangeDetector::Add(double x, bool* alarm) {
@@ -41,11 +52,14 @@ Status ChangeDetector::Add(double x, bool* alarm) {
   ++tokens_;
   for (Bet& b : bets_) b.sum.Multiply(1 + b.lambda * ((b.flipped ? 1 - x : x) - b.e));
   if (tokens_ % Capital::kRenormalizeEvery == 0) {
-    for (Bet& b : bets_) b.sum.Renormalize();
+    for (Bet& b : bets_) {
+      b.sum.Renormalize();
+      b.Rescale();
+    }
   }
   // M_t can only rise on a token some side bets on (Y > e: a factor above 1); elsewhere it falls, so the
   // comparison (the costly part of a token) is skipped without missing a crossing.
-  const bool rises = x > params_.epsilon || (params_.two_sided && x < params_.epsilon);
+  const bool rises = x > params_.epsilon || (params_.two_sided && x < params_.lower);
   if (rises && Statistic() >= 1 / params_.alpha) alarm_token_ = tokens_;
   *alarm = alarmed();
   return Status::OK();
@@ -53,7 +67,8 @@ Status ChangeDetector::Add(double x, bool* alarm) {
 
 double ChangeDetector::Statistic() const {
   double m = 1 / (static_cast<double>(round_) + 1);
-  for (const Bet& b : bets_) m += b.weight * b.sum.Value();
+  // Saturates to infinity (an alarm) or 0 (a negligible term) outside double's range.
+  for (const Bet& b : bets_) m += b.sum.mantissa() * b.scale;
   return m;
 }
 

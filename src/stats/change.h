@@ -3,7 +3,8 @@
 //
 // Contract. Scores X_t in [0, 1] arrive in rounds. H0, "the endpoint still serves the reference":
 //   one-sided: E[X_t | everything before token t] <= epsilon at every t;
-//   two-sided: E[X_t | everything before token t] =  epsilon at every t (a centered score, tested both ways).
+//   two-sided: lower <= E[X_t | everything before token t] <= epsilon at every t (a centered score, e.g. the
+//              text score with null mean 1/2 up to a tolerance: lower = 1/2 - delta, epsilon = 1/2 + delta).
 // The detector keeps a statistic M_t >= 0 with M_0 = 1 that is a nonnegative supermartingale under H0,
 // and alarms the first time M_t >= 1/alpha. By Ville's inequality,
 //   P_H0(an alarm ever, over any number of rounds and tokens) <= alpha,
@@ -17,7 +18,7 @@
 // in its probability-of-false-alarm form. Round r starts an e-process with prior weight w_r = 1/(r(r+1))
 // (sum over r: 1); each e-process is a mixture, with weights pi_j (sum 1), of constant-bet products
 //   prod_{tokens t since round r} (1 + lambda_j (Y_t - e)),   lambda_j in (0, 1/e),
-// where (Y, e) is (X, epsilon), and in two-sided mode also (1 - X, 1 - epsilon) (the pi_j shared between
+// where (Y, e) is (X, epsilon), and in two-sided mode also (1 - X, 1 - lower) (the pi_j shared between
 // the two sides). Each factor is positive and has conditional mean <= 1 under H0, so each product is a
 // nonnegative supermartingale from its start. Summed over the starts r' <= r,
 //   M_t = (1 - sum_{r' <= r} w_r') + sum_j pi_j S_j,   S_j <- S_j + w_r at round r,  S_j <- S_j (1 + lambda_j (Y_t - e)),
@@ -47,12 +48,13 @@ namespace pot::stats {
 
 struct ChangeParams {
   double alpha = 0.01;    // bound on P(any alarm, ever) under H0
-  double epsilon = 0.01;  // the null's bound on every conditional mean (two-sided: its exact value)
+  double epsilon = 0.01;  // the null's upper bound on every conditional mean
   bool two_sided = false;
+  double lower = 0;       // two-sided: the null's lower bound on every conditional mean
 };
 
-// OK when alpha is in (0, 1) and epsilon in [1e-6, 1 - 1e-6] (so every bet's factor stays within the
-// range Capital renormalizes safely).
+// OK when alpha is in (0, 1), epsilon (and two-sided, lower <= epsilon) in [1e-6, 1 - 1e-6] (so every
+// bet's factor stays within the range Capital renormalizes safely).
 Status CheckChangeParams(const ChangeParams& params);
 
 class ChangeDetector {
@@ -91,6 +93,10 @@ class ChangeDetector {
     bool flipped;    // the side bets on 1 - X
     double weight;   // pi_j
     Capital sum;     // S_j
+    // weight * 2^(sum's exponent), refreshed whenever that exponent changes, so pi_j S_j is one multiply of
+    // the mantissa: the alarm check after a token costs no ldexp.
+    double scale;
+    void Rescale();
   };
   double Statistic() const;  // M_t in double, saturating: enough to compare with 1/alpha
 

@@ -45,8 +45,10 @@ TEST(ChangeDetector, RefusesBadParamsAndScores) {
   EXPECT_FALSE(CheckChangeParams({0, 0.01, false}).ok());
   EXPECT_FALSE(CheckChangeParams({1, 0.01, false}).ok());
   EXPECT_FALSE(CheckChangeParams({0.01, 0, false}).ok());
-  EXPECT_FALSE(CheckChangeParams({0.01, 1, true}).ok());
-  EXPECT_TRUE(CheckChangeParams({0.01, 0.5, true}).ok());
+  EXPECT_FALSE(CheckChangeParams({0.01, 1, true, 0.5}).ok());
+  EXPECT_FALSE(CheckChangeParams({0.01, 0.5, true, 0.6}).ok()) << "lower above epsilon";
+  EXPECT_FALSE(CheckChangeParams({0.01, 0.5, true, 0}).ok());
+  EXPECT_TRUE(CheckChangeParams({0.01, 0.5, true, 0.5}).ok());
   ChangeDetector d({0.01, 0.01, false});
   bool alarm = false;
   EXPECT_FALSE(d.Add(0, &alarm).ok()) << "a score before the first round";
@@ -91,11 +93,17 @@ TEST(ChangeDetector, FalseAlarmsBelowAlphaWhenMeansVaryAndBurst) {
   EXPECT_LE(FalseAlarms(p, bursty, 300, 100000), 15);
 }
 
-// Two-sided, for a centered score whose null mean is exactly 1/2.
+// Two-sided, for a centered score whose null mean is 1/2: exactly (a fair coin), and within a tolerance
+// delta = 0.0025 as the text score's null allows (means alternating between its two edges every challenge).
 TEST(ChangeDetector, TwoSidedFalseAlarmsBelowAlphaAndBothDirectionsDetected) {
-  const ChangeParams p{0.05, 0.5, true};
+  const ChangeParams p{0.05, 0.5, true, 0.5};
   const Stream fair = [](uint64_t, std::mt19937_64& rng) { return Uniform(rng) < 0.5 ? 1.0 : 0.0; };
   EXPECT_LE(FalseAlarms(p, fair, 300, 100000), 15);
+  const ChangeParams tolerant{0.05, 0.5025, true, 0.4975};
+  const Stream edges = [](uint64_t t, std::mt19937_64& rng) {
+    return Uniform(rng) < ((t / kTokensPerRound) % 2 == 0 ? 0.5025 : 0.4975) ? 1.0 : 0.0;
+  };
+  EXPECT_LE(FalseAlarms(tolerant, edges, 300, 100000), 15);
   for (double mean : {0.4, 0.6}) {
     const Stream shifted = [mean](uint64_t, std::mt19937_64& rng) { return Uniform(rng) < mean ? 1.0 : 0.0; };
     EXPECT_NE(RunUntilAlarm(p, shifted, 100000, 7), 0u) << "a shift of the mean to " << mean;
@@ -163,7 +171,7 @@ TEST(ChangeDetector, NoUnderflowOverMillionsOfTokens) {
 // The journal's promise: the same events replayed into a fresh detector give the same state, bit for bit,
 // and both continue identically; any one score more or less shows in the state.
 TEST(ChangeDetector, ReplayReproducesTheStateExactly) {
-  const ChangeParams p{0.01, 0.5, true};
+  const ChangeParams p{0.01, 0.5, true, 0.5};
   struct Event {
     bool round;
     double x;
