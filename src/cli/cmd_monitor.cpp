@@ -20,8 +20,13 @@ using json = nlohmann::ordered_json;
 // Challenges a fresh monitor key commits to: at 4 challenges a second, eight years of monitoring.
 constexpr uint64_t kMonitorChallenges = 1000000000;
 
+// The first SIGINT or SIGTERM asks the run to stop after the challenge in flight; a second one ends it at
+// once (the journal is crash-safe: the rerun records that challenge as unanswered).
 std::atomic<int> g_stop_signal{0};
-void OnStopSignal(int signo) { g_stop_signal.store(signo); }
+void OnStopSignal(int signo) {
+  g_stop_signal.store(signo);
+  std::signal(signo, SIG_DFL);
+}
 
 // "500ms", "30s", "5m", "1h": a positive whole number and its unit.
 Status ParseDuration(const std::string& text, std::chrono::milliseconds* out) {
@@ -78,7 +83,8 @@ json ResultJson(const monitor::Result& r, const std::string& run_dir) {
   const char* stop = r.stop == monitor::Stop::kAlarm ? "alarm" : r.stop == monitor::Stop::kRounds ? "rounds" : "interrupted";
   json j = {{"stop", stop}, {"rounds", r.last.round}, {"challenges", r.last.challenges}, {"tokens", r.last.tokens},
             {"outages", r.last.outages}, {"log_statistic", r.last.log_statistic},
-            {"log_threshold", r.last.log_threshold}, {"resumed_rounds", r.resumed_rounds}, {"run_dir", run_dir},
+            {"log_threshold", r.last.log_threshold}, {"resumed_rounds", r.resumed_rounds},
+            {"resumed_challenges", r.resumed_challenges}, {"run_dir", run_dir},
             {"alarm", nullptr}};
   if (r.stop == monitor::Stop::kAlarm) {
     j["alarm"] = {{"round", r.alarm.round}, {"index", r.alarm.index}, {"challenges", r.alarm.challenges},

@@ -308,12 +308,6 @@ Status Run(Env* env, const std::string& journal_path, const std::string& header_
   return journal->Close();
 }
 
-std::string AlarmJson(const Alarm& a, const AlarmContext& context) {
-  return Dump({{"event", "pot-monitor-alarm"}, {"endpoint", context.endpoint}, {"run_dir", context.run_dir},
-               {"round", a.round}, {"index", a.index}, {"challenges", a.challenges}, {"tokens", a.tokens},
-               {"log_statistic", a.log_statistic}, {"log_threshold", a.log_threshold}});
-}
-
 Status RunAlarmCommand(const std::string& command, const Alarm& a, const AlarmContext& context) {
   std::vector<std::string> vars;
   for (char** e = environ; *e != nullptr; ++e) vars.emplace_back(*e);
@@ -346,9 +340,12 @@ Status RunAlarmCommand(const std::string& command, const Alarm& a, const AlarmCo
   return Status::OK();
 }
 
-Status PostAlarmWebhook(http::Client* client, const std::string& url, const Alarm& alarm, const AlarmContext& context) {
+Status PostAlarmWebhook(http::Client* client, const std::string& url, const Alarm& a, const AlarmContext& context) {
+  const std::string body = Dump({{"event", "pot-monitor-alarm"}, {"endpoint", context.endpoint}, {"run_dir", context.run_dir},
+                                 {"round", a.round}, {"index", a.index}, {"challenges", a.challenges}, {"tokens", a.tokens},
+                                 {"log_statistic", a.log_statistic}, {"log_threshold", a.log_threshold}});
   http::Response response;
-  return client->PostJson(url, AlarmJson(alarm, context), &response).WithContext("--webhook");
+  return client->PostJson(url, body, &response).WithContext("--webhook");
 }
 
 }  // namespace pot::monitor

@@ -98,8 +98,8 @@ struct AlarmContext {
 // POT_ALARM_ENDPOINT, POT_ALARM_RUN_DIR): never interpolated into the command string. An error when it
 // cannot start or exits non-zero.
 Status RunAlarmCommand(const std::string& command, const Alarm& alarm, const AlarmContext& context);
-// POSTs the alarm as one JSON object (AlarmJson) to url.
+// POSTs the alarm to url as one JSON object: {"event":"pot-monitor-alarm","endpoint","run_dir","round",
+// "index","challenges","tokens","log_statistic","log_threshold"}.
 Status PostAlarmWebhook(http::Client* client, const std::string& url, const Alarm& alarm, const AlarmContext& context);
-std::string AlarmJson(const Alarm& alarm, const AlarmContext& context);
 
 }  // namespace pot::monitor

@@ -13,6 +13,7 @@
 
 #include "env/env.h"
 #include "support/llama_server.h"
+#include "support/loopback_server.h"
 #include "test_util.h"
 
 namespace pot {
@@ -174,6 +175,46 @@ TEST_F(MonitorTest, AlarmFiresSoonAfterTheModelIsSwappedAndNeverBefore) {
     summary += " " + std::to_string(delays_challenges[i]) + "/" + std::to_string(delays_tokens[i]);
   }
   std::printf("delay after the swap, challenges/tokens, per run:%s\n", summary.c_str());
+}
+
+// The alarm's actions: the command gets the alarm in POT_ALARM_* variables (a value with shell syntax in it
+// stays a value), the webhook one JSON object; a rerun of the alarmed run reports the same alarm without
+// scoring and runs them again.
+TEST_F(MonitorTest, AlarmRunsTheCommandAndPostsTheWebhook) {
+  auto server = Serve("finetune");
+  ASSERT_TRUE(server);
+  std::vector<std::string> bodies;
+  test::LoopbackServer hook([&bodies](const test::Request& r) {
+    bodies.push_back(r.method + " " + r.path + " " + r.body);
+    return test::Reply::Json(200, "{}");
+  });
+  const std::string dir = dir_.File("run $(touch pwned)"), env_file = dir_.File("alarm.env");
+  const std::string args = Monitor(server->base_url(), "'" + dir + "'",
+                                   "--rounds 5 --on-alarm 'env | grep ^POT_ALARM_ | sort >" + env_file +
+                                       "' --webhook " + hook.base_url() + "/hook");
+  auto r = RunPot(args);
+  ASSERT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.out.find("ALARM: the endpoint's behaviour changed: round "), 0u) << r.out;
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_EQ(bodies[0].find("POST /hook {"), 0u) << bodies[0];
+  const json posted = json::parse(bodies[0].substr(bodies[0].find('{')));
+  EXPECT_EQ(posted.at("event"), "pot-monitor-alarm");
+  EXPECT_EQ(posted.at("run_dir"), dir);
+  const std::string env = test::Slurp(env_file);
+  const std::vector<std::pair<std::string, std::string>> vars = {
+      {"POT_ALARM_ROUND", "round"}, {"POT_ALARM_INDEX", "index"}, {"POT_ALARM_CHALLENGES", "challenges"},
+      {"POT_ALARM_TOKENS", "tokens"}};
+  for (const auto& [var, member] : vars) {
+    EXPECT_NE(env.find(var + "=" + posted.at(member).dump() + "\n"), std::string::npos) << var << " in " << env;
+  }
+  EXPECT_NE(env.find("POT_ALARM_RUN_DIR=" + dir + "\n"), std::string::npos) << env;
+  EXPECT_FALSE(std::filesystem::exists("pwned")) << "the run directory's name was run as a command";
+  const auto lines = RawLines(dir);
+  auto again = RunPot(args);
+  EXPECT_EQ(again.exit_code, 1) << again.err;
+  EXPECT_EQ(again.out, r.out);
+  EXPECT_EQ(RawLines(dir), lines) << "nothing scored or written again";
+  EXPECT_EQ(bodies.size(), 2u);
 }
 
 // A run stopped after 3 rounds and rerun for 3 more writes the same round lines (detector states, bit for
