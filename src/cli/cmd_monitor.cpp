@@ -148,7 +148,6 @@ int RunMonitor(const Args& args) {
   s = OpenRunDir(args, env, "pot-monitor", &run_dir, &run_lock);
   if (s.ok()) s = ResolveKey(args, env, run_dir, "monitor.jsonl", monitor::CommitmentOfHeader, &key, &fresh_key);
   if (s.ok() && !fresh_key && !args.Has("key")) s = make_generator();  // the adopted run.key
-  if (s.ok() && fresh_key) s = challenge::WriteKeyFile(env, run_dir + "/run.key", key);
   if (!s.ok()) return ReportError(s);
   options.n_max = key.n_max;
   const monitor::Header header{POT_VERSION, POT_LLAMA_COMMIT, text::DumpJson(evidence::ModelRefJson(reference)),
@@ -160,6 +159,11 @@ int RunMonitor(const Args& args) {
   std::unique_ptr<endpoint::Scorer> scorer;
   s = http::NewClient(ep.http, &client);
   if (s.ok()) s = endpoint::Scorer::Open(ep, std::move(client), &scorer);
+  // The fresh key is written last, just before the journal that commits to it (mode 0600, never over a file).
+  if (s.ok() && fresh_key) {
+    s = challenge::WriteKeyFile(env, run_dir + "/run.key", key);
+    if (s.ok()) std::fprintf(stderr, "commitment %s (key in %s/run.key)\n", ToHex(key.commitment).c_str(), run_dir.c_str());
+  }
   if (!s.ok()) return ReportError(s);
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
