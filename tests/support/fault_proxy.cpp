@@ -2,6 +2,14 @@
 
 namespace pot::test {
 
+bool Forward(int upstream_port, const Request& request, const std::string& proxy_name, Reply* reply) {
+  std::string error;
+  // A generous bound: the upstream is a model, and a test's own client timeout is what is under test.
+  if (Fetch(upstream_port, request, 600, reply, &error)) return true;
+  *reply = Reply::Json(502, "{\"error\":\"" + proxy_name + ": upstream: " + error + "\"}");
+  return false;
+}
+
 FaultProxy::FaultProxy(int upstream_port, Hook hook)
     : upstream_port_(upstream_port), hook_(std::move(hook)), server_([this](const Request& r) { return Handle(r); }) {}
 
@@ -24,11 +32,7 @@ Reply FaultProxy::Handle(const Request& request) {
       break;
   }
   Reply reply;
-  std::string error;
-  // A generous bound: the upstream is a model, and a test's own client timeout is what is under test.
-  if (!Fetch(upstream_port_, request, 600, &reply, &error)) {
-    return Reply::Json(502, "{\"error\":\"fault proxy: upstream: " + error + "\"}");
-  }
+  if (!Forward(upstream_port_, request, "fault proxy", &reply)) return reply;
   switch (fault.kind) {
     case Fault::Kind::kDelay:
       reply.delay_s = fault.seconds;

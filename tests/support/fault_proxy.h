@@ -11,6 +11,11 @@
 
 namespace pot::test {
 
+// Sends request to 127.0.0.1:upstream_port and sets *reply to its answer, unchanged. False, with *reply a 502
+// whose error names proxy_name, when the upstream cannot be reached or answers malformed. Shared by the
+// test proxies.
+bool Forward(int upstream_port, const Request& request, const std::string& proxy_name, Reply* reply);
+
 struct Fault {
   enum class Kind {
     kPass,          // forward, answer as upstream did
