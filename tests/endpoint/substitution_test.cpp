@@ -51,14 +51,16 @@ class SubstitutionTest : public ::testing::Test {
   void SetUp() override {
     if (!std::filesystem::exists(Member("base"))) GTEST_SKIP() << "testbed not forged at " << test::TestbedDir();
     ASSERT_TRUE(base_ && finetune_);
+    // A committed key: the challenges, and so with the seed the whole run, are the same every time.
+    ASSERT_EQ(test::RunPot("challenge commit --family templates -n 64 -o " + dir_.File("c.key")).exit_code, 0);
   }
 
-  // pot verify (replay, the default score against llama-server; one thread, as the servers have) through
+  // pot verify (replay, the strongest score against llama-server; one thread, as the servers have) through
   // proxy; returns its result.json.
   json Verify(const test::RouteProxy& proxy, const std::string& name) {
     const std::string run = dir_.File(name);
     auto r = test::RunPot("verify --ref " + Member("base") + " --endpoint " + proxy.base_url() +
-                          " --api llama-server --score replay --mode audit --threads 1 --quiet -o " + run);
+                          " --api llama-server --score replay --mode audit --key " + dir_.File("c.key") + " --threads 1 --quiet -o " + run);
     EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err;
     return json::parse(test::Slurp(run + "/result.json"));
   }
@@ -68,7 +70,10 @@ class SubstitutionTest : public ::testing::Test {
 };
 
 TEST_F(SubstitutionTest, HalfTheCompletionsToFinetuneIsDifferent) {
-  constexpr uint64_t kSeed = 3;
+  constexpr uint64_t kSeed = 1;
+  uint64_t first_substituted = 1;
+  while (!test::RouteProxy::ToSubstitute(0.5, kSeed, first_substituted)) ++first_substituted;
+  ASSERT_EQ(first_substituted, 4u);  // this seed has base answer completions 1-3: honest answers first
   test::RouteProxy proxy(base_->port(), finetune_->port(), 0.5, kSeed);
   const json result = Verify(proxy, "half");
   EXPECT_EQ(result.at("decision"), "DIFFERENT");
@@ -76,14 +81,10 @@ TEST_F(SubstitutionTest, HalfTheCompletionsToFinetuneIsDifferent) {
   const int completions = counts.completions_to_primary + counts.completions_to_substitute;
   EXPECT_EQ(completions, result.at("n_used").get<int>());  // one completion per challenge
   int routed_by_rule = 0;
-  uint64_t first_substituted = 0;
-  for (uint64_t n = 1; n <= static_cast<uint64_t>(completions); ++n) {
-    if (!test::RouteProxy::ToSubstitute(0.5, kSeed, n)) continue;
-    ++routed_by_rule;
-    if (first_substituted == 0) first_substituted = n;
-  }
+  for (uint64_t n = 1; n <= static_cast<uint64_t>(completions); ++n) routed_by_rule += test::RouteProxy::ToSubstitute(0.5, kSeed, n);
   EXPECT_EQ(counts.completions_to_substitute, routed_by_rule);
-  // base's answers score at or near 0 under replay: the evidence is the substitute's.
+  // base's answers score at or near 0 under replay: the evidence is the substitute's, so the run went on
+  // at least until the first substituted completion.
   EXPECT_GE(completions, static_cast<int>(first_substituted));
   EXPECT_GE(counts.other_to_primary, 1);  // the model list and the fingerprint, asked of base
 }
