@@ -3,8 +3,9 @@
 # the completions to a llama-server serving a substitute and the rest to one serving base (probes such as
 # GET /props always to base). Every server answers as model "base", as a dishonest provider's would. For each
 # substitute, rho and score, KEYS runs with fresh keys, the proxy's routing seed being the run's index, so
-# the routing of a run is reproducible. Prints a markdown table: verdicts (SAME is wrong whenever rho > 0),
-# the share of completions the substitute served, and the medians of challenges, generated tokens and
+# the routing of a run is reproducible. Prints a markdown table (rows by bench/substitution_row.py):
+# verdicts (SAME is wrong whenever rho > 0, and is split by whether the run was served the substitute at
+# all), the share of completions the substitute served, and the medians of challenges, generated tokens and
 # seconds over the runs that ended DIFFERENT. Runs are capped at N_MAX challenges: a score that cannot see a
 # substitute would otherwise spend the mode's whole budget on every run.
 # usage: bench/substitution.sh [KEYS] [SUBSTITUTES...]   (defaults 20; finetune base-q4_0)
@@ -72,26 +73,7 @@ for sub in "${substitutes[@]}"; do
   for rho in "${rhos[@]}"; do
     for score in "${scores[@]}"; do
       for ((k = 1; k <= keys; k++)); do run_once "$sub" "$rho" "$score" "$k"; done
-      python3 - "$cells/$sub-$rho-$score" "$keys" "$sub" "$rho" "$score" <<'PY'
-import collections, json, statistics, sys
-prefix, keys, sub, rho, score = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
-verdicts, different, substituted, completions = collections.Counter(), [], 0, 0
-for k in range(1, keys + 1):
-    rc = int(open(f"{prefix}-{k}.rc").read())
-    counts = open(f"{prefix}-{k}.counts").read().split("\n")[1].split()
-    substituted += int(counts[3]); completions += int(counts[1]) + int(counts[3])
-    if rc not in (0, 1, 5):
-        verdicts[f"error (status {rc})"] += 1
-        continue
-    r = json.loads(open(f"{prefix}-{k}.json").read())
-    verdicts[r["decision"]] += 1
-    if r["decision"] == "DIFFERENT": different.append(r)
-med = lambda xs: f"{statistics.median(xs):g}" if xs else "-"
-others = ", ".join(f"{n} {d}" for d, n in verdicts.most_common() if d != "DIFFERENT") or "-"
-print(f"| {sub} | {rho} | {score} | {len(different)} of {keys} | {others} | {substituted} of {completions} | "
-      f"{med([r['n_used'] for r in different])} | {med([r['endpoint']['tokens_scored'] for r in different])} | "
-      f"{med([round(r['seconds'], 1) for r in different])} |", flush=True)
-PY
+      python3 "$(dirname "$0")/substitution_row.py" "$cells/$sub-$rho-$score" "$keys" "$sub" "$rho" "$score"
     done
   done
 done

@@ -4,6 +4,8 @@
 // (seed, n) falls below rho, so the same seed routes the same request numbers the same way whatever the
 // timing. Every other request (GET /props, /v1/models, /health ...) goes to the primary, as a dishonest
 // provider would answer probes honestly. Answers come back unchanged; the proxy counts what each upstream got.
+// Requests are numbered as they arrive and served one at a time (LoopbackServer serializes them), so a
+// client keeping several in flight (pot verify --parallel) is routed by arrival order, which timing decides.
 #pragma once
 
 #include <cstdint>
