@@ -75,14 +75,16 @@ double TextScore(const Vocabulary& vocab, const float* logp, int n_vocab, int32_
   return std::clamp(0.5 + (own - expected) / (2 * kTextClipNats), 0.0, 1.0);
 }
 
-// Whether text ends inside a UTF-8 character: a lead byte in its last three bytes announcing more bytes than
-// follow it (llama-server's validate_utf8 test).
+// Whether llama-server counts text as ending inside a UTF-8 character: its validate_utf8
+// (tools/server/server-common.cpp) looks at each of the last four bytes, without stopping at the first
+// complete one, for a lead byte announcing more bytes than follow it. So a lead byte followed by ASCII (text
+// that is not UTF-8 at all) counts too; the rule is reproduced as it is, not as UTF-8 would have it.
 bool EndsInsideCharacter(const std::string& text) {
-  for (size_t back = 1; back <= 3 && back <= text.size(); ++back) {
-    const auto c = static_cast<unsigned char>(text[text.size() - back]);
-    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: keep looking for the lead
-    const size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-    return need > back;
+  const size_t len = text.size();
+  for (size_t back = 1; back <= 4 && back <= len; ++back) {
+    const auto c = static_cast<unsigned char>(text[len - back]);
+    const size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (need > back) return true;
   }
   return false;
 }

@@ -309,5 +309,36 @@ TEST(EndpointApi, StopsOnEndOfGenerationAreRead) {
   EXPECT_TRUE(gen.stopped_by_eog);
 }
 
+// The logprobs score accepts a token without log-probability only where llama-server's own validate_utf8
+// would have passed it over: a lead byte in the last four bytes with too few bytes after it, even when an
+// ASCII byte follows that lead (text that is not UTF-8 at all: a forge model samples such bytes).
+TEST(EndpointScore, PassedOverTokensFollowLlamaServersRule) {
+  Vocabulary vocab;
+  ASSERT_TRUE(Vocabulary::FromPieces({"a", "\xe2", "b", "\x82\xac"}, &vocab).ok());
+  engine::Distributions ref;
+  ref.n_vocab = 4;
+  for (int row = 0; row < 3; ++row) {
+    for (int v = 0; v < 4; ++v) ref.logp.push_back(std::log(0.25f));
+    ref.argmax.push_back(0);
+  }
+  auto score = [&](std::vector<int32_t> ids, std::vector<bool> has) {
+    Generation gen;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      GeneratedToken t;
+      t.token.id = ids[i];
+      t.token.logprob = std::log(0.25);
+      t.has_logprob = has[i];
+      if (has[i]) t.top = {{ids[i], "", false, std::log(0.25)}};
+      gen.tokens.push_back(t);
+    }
+    std::vector<double> scores;
+    return ScoreTokens({ScoreKind::kLogprobs, 0, 0, 1}, vocab, ref, 0, ids, gen, &scores);
+  };
+  EXPECT_TRUE(score({1, 3}, {false, true}).ok()) << "\\xe2 alone ends inside a character";
+  EXPECT_TRUE(score({1, 2}, {false, false}).ok()) << "\\xe2 then b: llama-server still counts it as cut off";
+  EXPECT_FALSE(score({0, 2}, {true, false}).ok()) << "ab ends on a whole character";
+  EXPECT_FALSE(score({1, 3}, {false, false}).ok()) << "\\xe2\\x82\\xac is whole";
+}
+
 }  // namespace
 }  // namespace pot::endpoint
