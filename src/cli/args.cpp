@@ -1,6 +1,7 @@
 #include "cli/args.h"
 
 #include <charconv>
+#include <cstdlib>
 
 #include "engine/engine.h"
 
@@ -65,6 +66,18 @@ Status Args::GetU64(const std::string& name, uint64_t fallback, uint64_t* out) c
   if (ec != std::errc() || ptr != end || v->empty()) {
     return Status::InvalidArgument("option --" + name + " needs a non-negative integer, got '" + *v + "'");
   }
+  return Status::OK();
+}
+
+Status Args::GetReal(const std::string& name, double lo, double hi, double* out) const {
+  auto v = Get(name);
+  if (!v) return Status::OK();
+  char* end = nullptr;
+  const double x = std::strtod(v->c_str(), &end);
+  if (end == v->c_str() || *end != '\0' || !(x > lo && x < hi)) {
+    return Status::InvalidArgument("--" + name + " must be a number in (" + std::to_string(lo) + ", " + std::to_string(hi) + ")");
+  }
+  *out = x;
   return Status::OK();
 }
 

@@ -26,6 +26,8 @@ class Args {
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
   std::optional<std::string> Get(const std::string& name) const;
   Status GetU64(const std::string& name, uint64_t fallback, uint64_t* out) const;
+  // A number strictly between lo and hi; *out is left as it is when the option is absent.
+  Status GetReal(const std::string& name, double lo, double hi, double* out) const;
   // A thread count: 0 (every core) or 1 to engine::kMaxThreads (ggml's limit, which hashing shares); more is
   // a usage error, as an int cast would otherwise wrap it or ggml overrun its per-thread tables.
   Status GetThreads(const std::string& name, int fallback, int* out) const;

@@ -41,19 +41,6 @@ Status ParseDuration(const std::string& text, std::chrono::milliseconds* out) {
   return Status::OK();
 }
 
-Status RealOption(const Args& args, const char* name, double lo, double hi, double* out) {
-  auto v = args.Get(name);
-  if (!v) return Status::OK();
-  char* end = nullptr;
-  const double x = std::strtod(v->c_str(), &end);
-  if (end == v->c_str() || *end != '\0' || !(x > lo && x < hi)) {
-    return Status::InvalidArgument("--" + std::string(name) + " must be a number in (" + std::to_string(lo) + ", " +
-                                   std::to_string(hi) + ")");
-  }
-  *out = x;
-  return Status::OK();
-}
-
 Status MonitorOptions(const Args& args, monitor::Options* o) {
   if (!args.Has("endpoint") || !args.Has("ref") || !args.Has("every")) {
     return Status::InvalidArgument("monitor needs --endpoint URL, --ref A.gguf (the claimed model) and --every DURATION");
@@ -69,8 +56,8 @@ Status MonitorOptions(const Args& args, monitor::Options* o) {
   o->challenges_per_round = static_cast<int>(challenges);
   POT_RETURN_IF_ERROR(args.GetU64("rounds", 0, &o->max_rounds));
   if (args.Has("rounds") && o->max_rounds == 0) return Status::InvalidArgument("--rounds is at least 1");
-  POT_RETURN_IF_ERROR(RealOption(args, "alpha", 0, 0.5, &o->change.alpha));
-  POT_RETURN_IF_ERROR(RealOption(args, "epsilon", 0, 1, &o->change.epsilon));
+  POT_RETURN_IF_ERROR(args.GetReal("alpha", 0, 0.5, &o->change.alpha));
+  POT_RETURN_IF_ERROR(args.GetReal("epsilon", 0, 1, &o->change.epsilon));
   return Status::OK();
 }
 

@@ -31,21 +31,9 @@ using json = nlohmann::ordered_json;
 
 Status TestParams(const Args& args, stats::TestParams* p) {
   POT_RETURN_IF_ERROR(stats::Preset(args.Get("mode").value_or("audit"), p));
-  auto real = [&args](const char* name, double lo, double hi, double* out) -> Status {
-    auto v = args.Get(name);
-    if (!v) return Status::OK();
-    char* end = nullptr;
-    const double x = std::strtod(v->c_str(), &end);
-    if (end == v->c_str() || *end != '\0' || !(x > lo && x < hi)) {
-      return Status::InvalidArgument("--" + std::string(name) + " must be a number in (" + std::to_string(lo) + ", " +
-                                     std::to_string(hi) + ")");
-    }
-    *out = x;
-    return Status::OK();
-  };
-  POT_RETURN_IF_ERROR(real("alpha", 0, 0.5, &p->alpha));
-  POT_RETURN_IF_ERROR(real("beta", 0, 0.5, &p->beta));
-  POT_RETURN_IF_ERROR(real("epsilon", 0, 1, &p->epsilon));
+  POT_RETURN_IF_ERROR(args.GetReal("alpha", 0, 0.5, &p->alpha));
+  POT_RETURN_IF_ERROR(args.GetReal("beta", 0, 0.5, &p->beta));
+  POT_RETURN_IF_ERROR(args.GetReal("epsilon", 0, 1, &p->epsilon));
   return args.GetU64("n-max", p->n_max, &p->n_max);
 }
 
