@@ -112,12 +112,11 @@ Status Scorer::Score(const challenge::Challenge& challenge, verify::ChallengeRec
   const auto t0 = std::chrono::steady_clock::now();
   const std::string where = "challenge " + std::to_string(challenge.index);
   if (lookahead_ == nullptr) {
-    std::vector<int32_t> prompt;
-    POT_RETURN_IF_ERROR(PromptTokens(challenge, &prompt));
-    const std::string request = RequestBody(options_.api, MakeRequest(options_, challenge, prompt));
-    http::Response response;
-    POT_RETURN_IF_ERROR(clients_[0]->PostJson(options_.url + CompletionPath(options_.api), request, &response).WithContext(where));
-    POT_RETURN_IF_ERROR(ScoreResponse(challenge, std::move(prompt), request, response.body, rec));
+    InFlight f;
+    f.challenge = challenge;
+    POT_RETURN_IF_ERROR(Prepare(&f));
+    POT_RETURN_IF_ERROR(clients_[0]->PostJson(CompletionUrl(), f.request, &f.response).WithContext(where));
+    POT_RETURN_IF_ERROR(ScoreResponse(challenge, std::move(f.prompt), f.request, f.response.body, rec));
   } else {
     POT_RETURN_IF_ERROR(FillWindow(challenge.index));
     if (in_flight_.empty() || in_flight_.front()->challenge.index != challenge.index ||
@@ -133,6 +132,14 @@ Status Scorer::Score(const challenge::Challenge& challenge, verify::ChallengeRec
   return Status::OK();
 }
 
+std::string Scorer::CompletionUrl() const { return options_.url + CompletionPath(options_.api); }
+
+Status Scorer::Prepare(InFlight* f) const {
+  POT_RETURN_IF_ERROR(PromptTokens(f->challenge, &f->prompt));
+  f->request = RequestBody(options_.api, MakeRequest(options_, f->challenge, f->prompt));
+  return Status::OK();
+}
+
 void Scorer::Lookahead(const challenge::Generator* gen, uint64_t end) {
   if (options_.parallel <= 1) return;
   lookahead_ = gen;
@@ -145,11 +152,10 @@ Status Scorer::FillWindow(uint64_t first) {
   while (next_ < end_ && next_ < first + parallel) {
     auto f = std::make_unique<InFlight>();
     POT_RETURN_IF_ERROR(lookahead_->Generate(next_, &f->challenge));
-    POT_RETURN_IF_ERROR(PromptTokens(f->challenge, &f->prompt));
-    f->request = RequestBody(options_.api, MakeRequest(options_, f->challenge, f->prompt));
+    POT_RETURN_IF_ERROR(Prepare(f.get()));
     http::Client* client = clients_[next_ % parallel].get();
     InFlight* raw = f.get();
-    const std::string url = options_.url + CompletionPath(options_.api);
+    const std::string url = CompletionUrl();
     try {
       f->sent = std::async(std::launch::async, [client, url, raw] { return client->PostJson(url, raw->request, &raw->response); });
     } catch (const std::system_error& e) {

@@ -80,8 +80,11 @@ class Scorer : public verify::ChallengeScorer {
     std::vector<int32_t> prompt;
     std::string request;
     http::Response response;
-    std::future<Status> sent;  // the POST, run on its own thread
+    std::future<Status> sent;  // the POST, run on its own thread (with lookahead)
   };
+  // f's prompt tokens and request body, from its challenge: the same bytes however it is sent.
+  Status Prepare(InFlight* f) const;
+  std::string CompletionUrl() const;
   // Sends the challenges from next_ up to first + parallel - 1 (and below end_).
   Status FillWindow(uint64_t first);
   Options options_;

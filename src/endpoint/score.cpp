@@ -56,9 +56,8 @@ double ReplayScore(const float* logp, int n_vocab, int32_t argmax, int32_t token
 // Z of the text score (score.h) at one position: every token its own outcome but the end-of-generation
 // ones, which merge into one. In double, normalized here (the row's float log-probabilities sum to 1 only
 // up to rounding).
-double TextScore(const Vocabulary& vocab, const float* logp, int n_vocab, int32_t token) {
-  double max_l = -INFINITY;
-  for (int v = 0; v < n_vocab; ++v) max_l = std::max(max_l, static_cast<double>(logp[v]));
+double TextScore(const Vocabulary& vocab, const float* logp, int n_vocab, int32_t argmax, int32_t token) {
+  const double max_l = static_cast<double>(logp[argmax]);
   double total = 0;
   for (int v = 0; v < n_vocab; ++v) total += std::exp(static_cast<double>(logp[v]) - max_l);
   const double log_total = max_l + std::log(total);
@@ -89,15 +88,14 @@ bool EndsInsideCharacter(const std::string& text) {
   return false;
 }
 
-}  // namespace
+// The one error of a score whose sampler the endpoint's reported settings rule out.
+Status DoesNotApply(const char* score, const std::string& reported) {
+  return Status::IOError(std::string(score) + " does not apply: the endpoint reports " + reported);
+}
 
-namespace {
-
-// The settings check shared by replay and text; what names the score in the error.
-Status SamplerIsFull(const SamplerSettings& s, const char* what_score) {
-  auto no = [what_score](const std::string& what) {
-    return Status::IOError(std::string(what_score) + " does not apply: the endpoint reports " + what);
-  };
+// The settings check shared by replay and text.
+Status SamplerIsFull(const SamplerSettings& s, const char* score) {
+  auto no = [score](const std::string& reported) { return DoesNotApply(score, reported); };
   if (s.temperature != 1.0) return no("temperature " + std::to_string(s.temperature));
   if (s.top_k > 0) return no("top_k " + std::to_string(s.top_k));
   if (s.top_p != 1.0 || s.min_p != 0.0 || s.typical_p != 1.0) return no("top_p/min_p/typical_p truncation");
@@ -113,11 +111,8 @@ Status SamplerIsFull(const SamplerSettings& s, const char* what_score) {
 
 Status ReplayApplies(const Generation& g, uint32_t seed) {
   const SamplerSettings& s = g.sampler;
-  if (!s.reported) return Status::IOError("replay does not apply: the endpoint reports no generation_settings (not llama-server?)");
-  if (s.seed != seed) {
-    return Status::IOError("replay does not apply: the endpoint reports seed " + std::to_string(s.seed) + ", not the " +
-                           std::to_string(seed) + " asked for");
-  }
+  if (!s.reported) return DoesNotApply("replay", "no generation_settings (not llama-server?)");
+  if (s.seed != seed) return DoesNotApply("replay", "seed " + std::to_string(s.seed) + ", not the " + std::to_string(seed) + " asked for");
   return SamplerIsFull(s, "replay");
 }
 
@@ -186,7 +181,7 @@ Status ScoreTokens(const ScoreParams& params, const Vocabulary& vocab, const eng
     } else if (params.kind == ScoreKind::kReplay) {
       x = ReplayScore(logp, ref.n_vocab, ref.argmax[first_row + i], ids[i], uniform(rng), params.tau);
     } else if (params.kind == ScoreKind::kText) {
-      x = TextScore(vocab, logp, ref.n_vocab, ids[i]);
+      x = TextScore(vocab, logp, ref.n_vocab, ref.argmax[first_row + i], ids[i]);
     } else {
       spelled += vocab.Piece(ids[i]);
       if (!generation.tokens[i].has_logprob) {
