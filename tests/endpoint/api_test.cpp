@@ -340,5 +340,34 @@ TEST(EndpointScore, PassedOverTokensFollowLlamaServersRule) {
   EXPECT_FALSE(score({1, 3}, {false, false}).ok()) << "\\xe2\\x82\\xac is whole";
 }
 
+// Replay and text need the sampler that draws from the whole distribution; a response whose reported
+// settings say otherwise ends the challenge with the setting named, never a score.
+TEST(EndpointScore, ScoresRefuseASamplerTheEndpointReportsAsTruncating) {
+  Vocabulary vocab;
+  ASSERT_TRUE(Vocabulary::FromPieces({"a", "b"}, &vocab).ok());
+  engine::Distributions ref;
+  ref.n_vocab = 2;
+  ref.logp = {std::log(0.5f), std::log(0.5f)};
+  ref.argmax = {0};
+  Generation gen;
+  gen.tokens.resize(1);
+  gen.tokens[0].token.id = 0;
+  std::vector<double> scores;
+  auto message = [&](ScoreKind kind) { return ScoreTokens({kind, 1e-3, 7, 0}, vocab, ref, 0, {0}, gen, &scores).message(); };
+  EXPECT_NE(message(ScoreKind::kReplay).find("replay does not apply: the endpoint reports no generation_settings"), std::string::npos);
+  EXPECT_TRUE(ScoreTokens({ScoreKind::kText}, vocab, ref, 0, {0}, gen, &scores).ok()) << "text takes an unreporting endpoint at its word";
+  SamplerSettings& full = gen.sampler;  // what llama-server echoes for the settings pot sends
+  full.reported = true;
+  full.seed = 7;
+  full.temperature = full.top_p = full.typical_p = full.repeat_penalty = 1.0;
+  full.min_p = full.xtc_probability = full.presence_penalty = full.frequency_penalty = full.dry_multiplier = 0.0;
+  full.top_k = full.mirostat = 0;
+  EXPECT_TRUE(ScoreTokens({ScoreKind::kReplay, 1e-3, 7, 0}, vocab, ref, 0, {0}, gen, &scores).ok());
+  gen.sampler.seed = 8;
+  EXPECT_NE(message(ScoreKind::kReplay).find("seed 8, not the 7 asked for"), std::string::npos);
+  gen.sampler.top_k = 40;
+  EXPECT_NE(message(ScoreKind::kText).find("the text score does not apply: the endpoint reports top_k 40"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pot::endpoint
