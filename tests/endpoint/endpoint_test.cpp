@@ -282,7 +282,7 @@ TEST_F(VerifyEndpointTest, ParallelRequestsFromACorpusGiveTheRecordsOfASequentia
     corpus += "{\"prompt\": \"Summarize ticket #" + std::to_string(1000 + i) + " for the on-call engineer in two sentences.\"}\n";
   }
   test::WriteBytes(dir_.File("prompts.jsonl"), corpus);
-  ASSERT_EQ(RunPot("challenge commit --family corpus --corpus " + dir_.File("prompts.jsonl") + " -n 40 -o " + dir_.File("corpus.key")).exit_code, 0);
+  ASSERT_EQ(RunPot("challenge commit --family corpus --corpus " + dir_.File("prompts.jsonl") + " -n 128 -o " + dir_.File("corpus.key")).exit_code, 0);
   auto base = Serve("base");
   ASSERT_TRUE(base);
   std::vector<std::vector<json>> runs;
