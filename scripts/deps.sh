@@ -60,19 +60,38 @@ fetch_llama_source() {
   rm -rf "$work"
 }
 
-# The llama.cpp tools pot compares itself against. The library pot links is built by pot's own CMake
-# (add_subdirectory of the same source) so both use identical flags.
+# The llama.cpp build options. GGML_RPC adds the RPC backend to the library pot links and builds its server,
+# ggml-rpc-server, from the same source and flags: an RPC client and its servers must come from one build
+# (the protocol checks only its major version). The stamp holds the options, so a change rebuilds.
+LLAMA_OPTIONS=(-DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DGGML_RPC=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF
+               -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_APP=OFF
+               -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON)
+
+# POT_BACKEND picks llama.cpp's accelerator backend (default cpu); each has its own build tree, build or
+# build-BACKEND, which pot's CMake links (cmake/llama.cmake). CUDA builds for one architecture,
+# POT_CUDA_ARCH (default 90, an H100/H200). Metal is macOS only; Vulkan needs the Vulkan headers and a
+# GLSL compiler (docs/verify.md, "Backends", says what Debian 12's do).
+POT_BACKEND=${POT_BACKEND:-cpu}
+case "$POT_BACKEND" in
+  cpu) BACKEND_OPTIONS=(); LLAMA_BUILD=$LLAMA_DIR/build ;;
+  cuda) BACKEND_OPTIONS=(-DGGML_CUDA=ON "-DCMAKE_CUDA_ARCHITECTURES=${POT_CUDA_ARCH:-90}"); LLAMA_BUILD=$LLAMA_DIR/build-cuda ;;
+  vulkan) BACKEND_OPTIONS=(-DGGML_VULKAN=ON); LLAMA_BUILD=$LLAMA_DIR/build-vulkan ;;
+  metal) BACKEND_OPTIONS=(-DGGML_METAL=ON -DGGML_METAL_EMBED_LIBRARY=ON); LLAMA_BUILD=$LLAMA_DIR/build-metal ;;
+  *) log "POT_BACKEND is cpu, cuda, vulkan or metal, not '$POT_BACKEND'"; exit 2 ;;
+esac
+
+# The llama.cpp tools pot compares itself against. The library pot links is built by the same build tree,
+# so both use identical flags.
 build_llama_tools() {
-  local stamp="$LLAMA_DIR/build/.pot-built"
-  if [ -f "$stamp" ]; then log "llama.cpp tools cached in $LLAMA_DIR/build"; return; fi
-  log "building llama.cpp tools (one time, several minutes)"
-  cmake -S "$LLAMA_DIR/src" -B "$LLAMA_DIR/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
-    -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_APP=OFF \
-    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON >/dev/null
-  cmake --build "$LLAMA_DIR/build" -j "$JOBS" \
-    --target llama-server llama-perplexity llama-quantize llama-bench
-  touch "$stamp"
+  local stamp="$LLAMA_BUILD/.pot-built"
+  local want="$LLAMA_COMMIT ${LLAMA_OPTIONS[*]}${BACKEND_OPTIONS[*]:+ ${BACKEND_OPTIONS[*]}}"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then log "llama.cpp tools cached in $LLAMA_BUILD"; return; fi
+  log "building llama.cpp ($POT_BACKEND) tools (one time, several minutes)"
+  cmake -S "$LLAMA_DIR/src" -B "$LLAMA_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${LLAMA_OPTIONS[@]}" \
+    "${BACKEND_OPTIONS[@]}" >/dev/null
+  cmake --build "$LLAMA_BUILD" -j "$JOBS" \
+    --target llama-server llama-perplexity llama-quantize llama-bench ggml-rpc-server
+  printf '%s' "$want" > "$stamp"
 }
 
 install_packages

@@ -129,6 +129,7 @@ Status RescoreEndpoint(const evidence::Transcript& t, const Options& options, st
   POT_RETURN_IF_ERROR(endpoint::OptionsFromRef(*t.header.endpoint, t.header.continuation_tokens, &eo));
   eo.reference.path = *options.reference_model;
   eo.reference.context.n_threads = options.threads;
+  eo.reference.placement = options.placement;
   std::unique_ptr<endpoint::Scorer> scorer;
   POT_RETURN_IF_ERROR(endpoint::Scorer::Open(eo, nullptr, &scorer));
   double worst = 0;
@@ -219,6 +220,7 @@ Status RecheckFile(const reference::File& file, const Options& options, const st
   reference::RecheckOptions ro;
   ro.model_path = *options.reference_model;
   ro.context.n_threads = options.threads;
+  ro.placement = options.placement;
   ro.key = key;
   if (options.recheck_sample > 0) {
     POT_RETURN_IF_ERROR(reference::SampleChallenges(file.header.n, options.recheck_sample, &ro.indices));
@@ -245,6 +247,7 @@ Status OpenRescorer(const evidence::Header& h, const Options& options, const ref
   vo.candidate.context.n_ubatch = h.cand_ubatch;
   vo.candidate.context.flash_attn = h.cand_flash_attn;
   vo.reference.context.n_threads = vo.candidate.context.n_threads = options.threads;
+  vo.reference.placement = vo.candidate.placement = options.placement;
   if (h.reference_file) return reference::FileScorer::Open(file, vo.candidate, out);
   return verify::ModelPairScorer::Open(vo, out);
 }

@@ -12,6 +12,7 @@
 
 #include "env/env.h"
 #include "evidence/bundle.h"
+#include "placement/placement.h"
 
 namespace pot::audit {
 
@@ -29,6 +30,7 @@ struct Options {
   uint64_t recheck_sample = 0;
   double rescore_tolerance = 1e-3;         // largest accepted |recomputed - recorded| score
   int threads = 0;
+  placement::Placement placement;  // where rescoring runs the models (the auditor's choice, not the run's)
 };
 
 struct Check {

@@ -3,6 +3,7 @@
 
 #include "audit/audit.h"
 #include "cli/cli.h"
+#include "cli/placement_options.h"
 #include "cli/output.h"
 #include "crypto/ed25519.h"
 #include "engine/engine.h"
@@ -56,6 +57,7 @@ Status AuditFromArgs(const Args& args, audit::Report* report) {
   if (auto cand = args.Get("cand")) options.candidate_model = *cand;
   options.reference_file = args.Get("reference");
   options.rescore = args.Has("rescore");
+  if (s.ok()) s = PlacementFromArgs(args, &options.placement);
   // Which models a rescore needs depends on the bundle (an endpoint run's needs only --ref): AuditBundle says.
   if (options.rescore && !options.candidate_model && !options.reference_model) {
     return Status::InvalidArgument("--rescore needs --models REF.gguf,CAND.gguf, --cand CAND.gguf --reference REF.potref, "
@@ -116,7 +118,7 @@ int RunReport(const Args& args) {
 
 // audit and report take the same options: a report shows the audit it ran.
 std::vector<OptionSpec> AuditOptions() {
-  return {{"trust", true, "the signer's public key (KEYFILE.pub from pot keygen); without it the audit fails"},
+  return WithPlacementOptions({{"trust", true, "the signer's public key (KEYFILE.pub from pot keygen); without it the audit fails"},
           {"models", true, "REF.gguf,CAND.gguf: check their weight manifests against the bundle"},
           {"ref", true, "REF.gguf alone: check its manifest; with --reference, recompute the file's records from it"},
           {"cand", true, "CAND.gguf alone: check its weight manifest (for bundles scored against a reference file)"},
@@ -126,7 +128,7 @@ std::vector<OptionSpec> AuditOptions() {
           {"rescore", false, "recompute every score (tolerance 1e-3): needs the candidate and the reference model or file"},
           {"corpus", true, "the corpus file, for bundles whose challenges come from a corpus"},
           {"threads", true, "threads for hashing and rescoring (default: all cores)"},
-          {"verbose", false, "show llama.cpp's log while rescoring"}};
+          {"verbose", false, "show llama.cpp's log while rescoring"}});
 }
 
 }  // namespace

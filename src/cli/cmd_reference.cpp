@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/placement_options.h"
 #include "cli/output.h"
 #include "cli/progress.h"
 #include "evidence/transcript.h"
@@ -31,6 +32,7 @@ int Build(const Args& args) {
   if (s.ok()) s = args.GetU64("topk", 4, &topk);
   if (s.ok()) s = args.GetU64("samples", 4, &samples);
   if (s.ok()) s = args.GetThreads("threads", 0, &o.context.n_threads);
+  if (s.ok()) s = PlacementFromArgs(args, &o.placement);
   if (s.ok() && tokens > verify::kMaxContinuationTokens) {
     s = Status::InvalidArgument("--tokens is at most " + std::to_string(verify::kMaxContinuationTokens));
   }
@@ -84,6 +86,7 @@ Status RecheckAgainstModel(Env* env, const Args& args, const reference::File& fi
   o.model_path = *args.Get("model");
   uint64_t sample = 0;
   POT_RETURN_IF_ERROR(args.GetThreads("threads", 0, &o.context.n_threads));
+  POT_RETURN_IF_ERROR(PlacementFromArgs(args, &o.placement));
   POT_RETURN_IF_ERROR(args.GetU64("sample", 0, &sample));
   if (auto key_path = args.Get("key")) {
     challenge::KeyFile key;
@@ -180,7 +183,7 @@ CommandSpec ReferenceCommand() {
           "build a signed reference file from the reference model alone, so verify loads only the candidate",
           "build MODEL --key KEYFILE --sign SIGNKEY -n N -o REF.potref [--tokens K] [--topk K] [--samples S] [--force]\n"
           "       pot reference info REF.potref [--trust PUBKEY] [--model A.gguf [--key KEYFILE] [--sample N]] [--json]",
-          {{"key", true, "challenge key file from 'pot challenge commit' (info --model: also check the tail draws)"},
+          WithPlacementOptions({{"key", true, "challenge key file from 'pot challenge commit' (info --model: also check the tail draws)"},
            {"sign", true, "Ed25519 signing key (pot keygen)"},
            {"n", true, "challenges to store (at most the key's n_max)", 'n'},
            {"o", true, "the reference file to write", 'o'},
@@ -195,7 +198,7 @@ CommandSpec ReferenceCommand() {
            {"sample", true, "info --model: recompute this many challenges, drawn at random (default 0: all)"},
            {"json", false, "info: print one JSON object"},
            {"quiet", false, "no progress bars"},
-           {"verbose", false, "show llama.cpp's log"}},
+           {"verbose", false, "show llama.cpp's log"}}),
           RunReference};
 }
 

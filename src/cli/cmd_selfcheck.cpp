@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/placement_options.h"
 #include "cli/progress.h"
 #include "journal/journal.h"
 #include "manifest/manifest.h"
@@ -32,7 +33,7 @@ Status ParseOptions(const Args& args, selfcheck::Options* o) {
   POT_RETURN_IF_ERROR(args.GetU64("second-ubatch", o->first.n_ubatch, &second_ubatch));
   if (second_ubatch == 0) return Status::InvalidArgument("--second-ubatch must be positive");
   o->second.n_ubatch = static_cast<uint32_t>(second_ubatch);
-  return Status::OK();
+  return PlacementFromArgs(args, &o->placement);
 }
 
 json SummaryJson(const selfcheck::Options& o, const char* method, const selfcheck::Summary& s) {
@@ -143,7 +144,7 @@ CommandSpec SelfcheckCommand() {
   return {"selfcheck",
           "determinism test: generate twice with one seed and compare on the fly (tokens and top-k log-probs)",
           "MODEL.gguf --prompts N --tokens T --seed S [--journal DIR] [--method streaming|stored] [--json]",
-          {{"prompts", true, "number of prompts (default 100)"},
+          WithPlacementOptions({{"prompts", true, "number of prompts (default 100)"},
            {"tokens", true, "tokens generated per prompt (default 32)"},
            {"seed", true, "seed of the prompts and of the sampler (default 1)"},
            {"topk", true, "log-probabilities compared per position: the first run's top k (default 8)"},
@@ -154,7 +155,7 @@ CommandSpec SelfcheckCommand() {
            {"second-ubatch", true, "micro-batch of the second run (default: as the first), to measure the floor"},
            {"json", false, "print the summary as one JSON object"},
            {"quiet", false, "no progress bar"},
-           {"verbose", false, "show llama.cpp's log"}},
+           {"verbose", false, "show llama.cpp's log"}}),
           RunSelfcheck};
 }
 

@@ -15,6 +15,7 @@
 #include "crypto/ed25519.h"
 #include "crypto/hmac.h"
 #include "cli/endpoint_options.h"
+#include "cli/placement_options.h"
 #include "endpoint/endpoint.h"
 #include "evidence/bundle.h"
 #include "journal/journal.h"
@@ -61,6 +62,14 @@ Status Options(const Args& args, verify::Options* o) {
   }
   o->continuation_tokens = static_cast<int>(tokens);
   for (auto* side : {&o->reference, &o->candidate}) side->context.n_threads = threads;
+  POT_RETURN_IF_ERROR(PlacementFromArgs(args, &o->reference.placement));
+  o->candidate.placement = o->reference.placement;
+  if (args.Has("cand-gpu-layers")) {  // e.g. the reference on the CPU, the candidate on the accelerator
+    uint64_t layers = 0;
+    POT_RETURN_IF_ERROR(args.GetU64("cand-gpu-layers", 0, &layers));
+    if (layers > 100000) return Status::InvalidArgument("--cand-gpu-layers is too large");
+    o->candidate.placement.gpu_layers = static_cast<int>(layers);
+  }
   POT_RETURN_IF_ERROR(args.GetU64("cand-ubatch", 512, &ubatch));
   if (ubatch == 0) return Status::InvalidArgument("--cand-ubatch must be at least 1");
   o->candidate.context.n_ubatch = static_cast<uint32_t>(ubatch);
@@ -94,6 +103,8 @@ evidence::Header MakeHeader(const verify::Options& o, const challenge::KeyFile& 
   h.cand_ubatch = o.candidate.context.n_ubatch;
   h.cand_flash_attn = o.candidate.context.flash_attn;
   h.topk = o.topk;
+  h.ref_placement = text::DumpJson(placement::Describe(o.reference.placement));
+  h.cand_placement = text::DumpJson(placement::Describe(o.candidate.placement));
   return h;
 }
 
@@ -272,7 +283,11 @@ int RunVerify(const Args& args) {
     s = DescribeModel(env, options.reference.path, args.Has("quiet"), &header.reference);
   }
   header.endpoint = ep_ref;
+  if (ref_file) header.ref_placement = ref_file->header.placement;  // where the file's numbers were computed
+  if (ep) header.cand_placement.clear();
   if (s.ok() && !ep) s = DescribeModel(env, options.candidate.path, args.Has("quiet"), &header.candidate);
+  const std::string backend_note = placement::MixedBackendNote(header.ref_placement, header.cand_placement);
+  if (!backend_note.empty()) std::fprintf(stderr, "WARNING: %s\n", backend_note.c_str());
   // The transcript is the run's journal: a rerun with the same models, key and parameters resumes after
   // its last complete record; anything else is refused.
   std::vector<std::string> lines = {evidence::HeaderLine(header)};
@@ -373,6 +388,8 @@ int RunVerify(const Args& args) {
               {"continuation_tokens", options.continuation_tokens},
               {"cand_ubatch", options.candidate.context.n_ubatch},
               {"cand_flash_attn", options.candidate.context.flash_attn}}},
+            {"placement", json::parse(evidence::HeaderLine(header)).at("placement")},
+            {"backends_note", backend_note},
             {"reference", ref_file ? *args.Get("reference") : options.reference.path},
             {"reference_file", ref_file ? json{{"path", *args.Get("reference")},
                                                {"sha256", ref_file->sha256},
@@ -428,6 +445,7 @@ int RunVerify(const Args& args) {
                 ep ? "endpoint generation and reference scoring" : ref_file ? "by the candidate, against the reference file" : "each by both models");
     if (ep) std::printf("evidence    %s\n", EndpointEvidenceNote(*ep_ref).c_str());
     if (!wrapper_note.empty()) std::printf("wrapper     %s\n", wrapper_note.c_str());
+    if (!backend_note.empty()) std::printf("backends    %s\n", backend_note.c_str());
     if (ep && result.decision == stats::Decision::kSame) {
       // SAME bounds the scored tokens' average (docs/statistics.md, "What SAME says"): an endpoint that
       // switches models on some requests escapes every one of the n challenges with probability (1 - r)^n.
@@ -459,7 +477,7 @@ CommandSpec VerifyCommand() {
           "--ref A.gguf --cand B.gguf [--mode quick|audit|strict] [--key KEYFILE] [--sign SIGNKEY] [-o RUNDIR] [--json]\n"
           "       pot verify --reference REF.potref --key KEYFILE --cand B.gguf --trust REFSIGNER.pub [...]\n"
           "       pot verify --ref A.gguf --endpoint URL [--score greedy|logprobs] [--model NAME] [--api-key-env NAME] [...]",
-          WithEndpointOptions({{"ref", true, "the reference model (GGUF)"},
+          WithPlacementOptions(WithEndpointOptions({{"ref", true, "the reference model (GGUF)"},
            {"reference", true, "a reference file (pot reference build) instead of --ref: only the candidate is loaded"},
            {"trust", true, "with --reference: the public key (REFSIGNER.pub) its signer must have (required)"},
            {"accept-any-reference-signer", false,
@@ -485,9 +503,10 @@ CommandSpec VerifyCommand() {
            {"threads", true, "CPU threads per model (default: all cores)"},
            {"cand-ubatch", true, "candidate micro-batch size (numerics only; default 512)"},
            {"cand-flash-attn", false, "candidate uses flash attention (numerics only)"},
+           {"cand-gpu-layers", true, "the candidate's layers on this build's accelerator, overriding --gpu-layers for it"},
            {"json", false, "print one JSON object"},
            {"quiet", false, "no live progress line"},
-           {"verbose", false, "show llama.cpp's log"}}),
+           {"verbose", false, "show llama.cpp's log"}})),
           RunVerify};
 }
 

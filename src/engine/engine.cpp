@@ -41,7 +41,13 @@ void LogFilter(ggml_log_level level, const char* text, void*) {
 
 // ggml's GGML_ASSERT / GGML_ABORT: replaces ggml's default, which prints a backtrace (by attaching gdb,
 // whose output lands on stdout and breaks --json) and raises SIGABRT (exit 134).
-void OnGgmlAbort(const char* message) { DieOneLine("llama.cpp aborted: ", message); }
+// A lost RPC server is what the user must fix: it leads the line, llama.cpp's own words follow.
+void OnGgmlAbort(const char* message) {
+  const std::string lost = placement::ExplainLostServer();
+  if (lost.empty()) DieOneLine("llama.cpp aborted: ", message);
+  DieOneLine((lost + "; rerun the same command to resume once it is back (llama.cpp aborted: ").c_str(),
+             (std::string(message) + ")").c_str());
+}
 
 // An exception nothing caught: replaces the std::terminate handler ggml installs at start-up, which prints
 // the same gdb backtrace.
@@ -113,7 +119,12 @@ Status LoadModel(const std::string& path, const LoadOptions& options, ModelPtr* 
       gguf::CheckLoadable(file, options.vocab_only ? gguf::LoadScope::kVocabOnly : gguf::LoadScope::kFull));
   llama_model_params params = llama_model_default_params();
   params.vocab_only = options.vocab_only;
-  params.n_gpu_layers = 0;
+  placement::Prepared placed;
+  if (!options.vocab_only) POT_RETURN_IF_ERROR(placement::Prepare(options.placement, file, &placed));
+  params.devices = placed.devices.empty() ? nullptr : reinterpret_cast<ggml_backend_dev_t*>(placed.devices.data());
+  params.tensor_split = placed.split.empty() ? nullptr : placed.split.data();
+  params.n_gpu_layers = placed.n_gpu_layers;
+  params.use_extra_bufts = placed.use_extra_bufts;
   if (options.writable) params.load_mode = LLAMA_LOAD_MODE_NONE;
   llama_model* model = llama_model_load_from_file(path.c_str(), params);
   if (model == nullptr) return Status::Corruption(path + ": llama.cpp could not load this model");

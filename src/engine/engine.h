@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "placement/placement.h"
 #include "util/status.h"
 
 struct llama_model;
@@ -27,7 +28,8 @@ constexpr int kMaxThreads = 512;
 
 // Replaces ggml's crash paths (GGML_ASSERT / GGML_ABORT and the std::terminate handler ggml installs at
 // start-up, both of which print a gdb backtrace on stdout and abort) with one line on stderr,
-// "pot: error: llama.cpp aborted: MESSAGE" (or "uncaught exception: ..."), and kAbortExitCode. Idempotent;
+// "pot: error: llama.cpp aborted: MESSAGE" (or "uncaught exception: ..."), and kAbortExitCode. When an RPC
+// server in use no longer answers, the line names it first (placement::ExplainLostServer). Idempotent;
 // Init calls it, and main should call it first so no command runs before it.
 void InstallCrashHandlers();
 
@@ -42,6 +44,7 @@ using ContextPtr = std::unique_ptr<llama_context, ContextDeleter>;
 struct LoadOptions {
   bool vocab_only = false;
   bool writable = false;  // weights in ordinary memory (no mmap), as training needs
+  placement::Placement placement;  // where the layers run (checked before loading: placement.h)
 };
 Status LoadModel(const std::string& path, const LoadOptions& options, ModelPtr* out);
 

@@ -4,6 +4,7 @@
 
 #include "crypto/sha256.h"
 #include "merkle/merkle.h"
+#include "placement/placement.h"
 #include "text/text.h"
 #include "util/json.h"
 
@@ -40,6 +41,15 @@ verify::Distance DistanceFrom(const std::string& name) {
   }
   throw std::invalid_argument("unknown distance '" + name + "'");
 }
+
+// A side's placement: null, or an object as placement::Describe writes it (checked member by member).
+std::string PlacementFrom(const json& j) {
+  if (j.is_null()) return "";
+  if (!placement::IsDescription(j)) throw std::invalid_argument("placement is not a placement description");
+  return text::DumpJson(j);
+}
+
+json PlacementJson(const std::string& text) { return text.empty() ? json(nullptr) : json::parse(text); }
 
 json EndpointJson(const std::optional<EndpointRef>& e) {
   if (!e) return nullptr;
@@ -83,7 +93,7 @@ std::optional<Exchange> ExchangeFrom(const json& j) {
 
 Header HeaderFrom(const json& j, int* version) {
   *version = IntegerAt<int>(j, "version");
-  if (*version != kTranscriptVersion && *version != 3) throw std::invalid_argument("unsupported transcript version");
+  if (*version < 3 || *version > kTranscriptVersion) throw std::invalid_argument("unsupported transcript version");
   Header h;
   h.pot_version = j.at("pot_version").get<std::string>();
   h.llama_commit = j.at("llama_commit").get<std::string>();
@@ -111,6 +121,11 @@ Header HeaderFrom(const json& j, int* version) {
   h.cand_ubatch = IntegerAt<uint32_t>(t, "cand_ubatch");
   h.cand_flash_attn = t.at("cand_flash_attn").get<bool>();
   h.topk = IntegerAt<int>(t, "topk");
+  if (*version >= 5) {
+    const json& placed = j.at("placement");
+    h.ref_placement = PlacementFrom(placed.at("reference"));
+    h.cand_placement = PlacementFrom(placed.at("candidate"));
+  }
   return h;
 }
 
@@ -198,7 +213,8 @@ std::string HeaderLine(const Header& h) {
             {"test",
              {{"alpha", h.test.alpha}, {"beta", h.test.beta}, {"epsilon", h.test.epsilon}, {"n_max", h.test.n_max},
               {"distance", verify::DistanceName(h.distance)}, {"continuation_tokens", h.continuation_tokens},
-              {"cand_ubatch", h.cand_ubatch}, {"cand_flash_attn", h.cand_flash_attn}, {"topk", h.topk}}}};
+              {"cand_ubatch", h.cand_ubatch}, {"cand_flash_attn", h.cand_flash_attn}, {"topk", h.topk}}},
+            {"placement", {{"reference", PlacementJson(h.ref_placement)}, {"candidate", PlacementJson(h.cand_placement)}}}};
   return text::DumpJson(j);
 }
 

@@ -18,7 +18,7 @@
 
 namespace pot::evidence {
 
-inline constexpr int kTranscriptVersion = 4;  // 3 (no endpoint fields) is still read
+inline constexpr int kTranscriptVersion = 5;  // 4 (no placement) and 3 (no endpoint fields) are still read
 
 // One model as the evidence names it: its files and their SHA-256, and its weight manifest's roots.
 struct ModelRef {
@@ -79,6 +79,10 @@ struct Header {
   uint32_t cand_ubatch = 0;
   bool cand_flash_attn = false;
   int topk = 0;  // k of the per-position top-k digests
+  // Where each model's layers ran, as placement::Describe gives it (canonical JSON): for a reference file,
+  // where it was built ("" for a version 1 file); "" for an endpoint's candidate, and before version 5.
+  // Numerics, not identity: two runs on other placements of the same models are the same claim.
+  std::string ref_placement, cand_placement;
   // How the test read the records: per token for endpoint runs (two-sided for the text score), per
   // challenge otherwise.
   verify::Feed feed() const {

@@ -67,8 +67,9 @@ class Cursor {
 
 Header HeaderFrom(const json& j) {
   if (j.at("format").get<std::string>() != "pot.reference") throw std::invalid_argument("not a pot reference header");
-  if (IntegerAt<int>(j, "version") != kFormatVersion) throw std::invalid_argument("unsupported reference version");
   Header h;
+  h.version = IntegerAt<int>(j, "version");
+  if (h.version != kFormatVersion && h.version != 1) throw std::invalid_argument("unsupported reference version");
   h.pot_version = j.at("pot_version").get<std::string>();
   h.llama_commit = j.at("llama_commit").get<std::string>();
   h.model = evidence::ModelRefFrom(j.at("model"));
@@ -83,6 +84,10 @@ Header HeaderFrom(const json& j) {
   h.continuation_tokens = IntegerAt<int>(j, "continuation_tokens");
   h.topk = IntegerAt<int>(j, "topk");
   h.tail_samples = IntegerAt<int>(j, "tail_samples");
+  if (h.version >= 2) {
+    if (!placement::IsDescription(j.at("placement"))) throw std::invalid_argument("placement is not a placement description");
+    h.placement = j.at("placement").dump();
+  }
   return h;
 }
 
@@ -150,9 +155,10 @@ Status DecodeChallenge(const Header& h, Cursor* c, Challenge* out) {
 
 // Loads the model at path with a context, and checks llama.cpp's vocabulary size is the file's n_vocab;
 // mismatch is what to return when it is not (each caller names its own model).
-Status LoadWithVocabulary(const std::string& path, const engine::ContextOptions& context, uint32_t n_vocab,
-                          const Status& mismatch, engine::ModelPtr* model, engine::ContextPtr* ctx) {
-  POT_RETURN_IF_ERROR(engine::LoadModel(path, {}, model));
+Status LoadWithVocabulary(const std::string& path, const placement::Placement& placement,
+                          const engine::ContextOptions& context, uint32_t n_vocab, const Status& mismatch,
+                          engine::ModelPtr* model, engine::ContextPtr* ctx) {
+  POT_RETURN_IF_ERROR(engine::LoadModel(path, {.placement = placement}, model));
   POT_RETURN_IF_ERROR(engine::NewContext(model->get(), context, ctx));
   if (engine::VocabSize(ctx->get()) != static_cast<int>(n_vocab)) return mismatch;
   return Status::OK();
@@ -173,7 +179,7 @@ double TailUniform(std::string_view key, uint64_t index, uint64_t row, uint64_t 
 
 std::string HeaderJson(const Header& h) {
   json j = {{"format", "pot.reference"},
-            {"version", kFormatVersion},
+            {"version", h.version},
             {"pot_version", h.pot_version},
             {"llama_commit", h.llama_commit},
             {"model", evidence::ModelRefJson(h.model)},
@@ -186,6 +192,7 @@ std::string HeaderJson(const Header& h) {
             {"topk", h.topk},
             {"tail_samples", h.tail_samples},
             {"logp_encoding", "u24 fixed point, 2^-18 nats, clamped to [-64, 0]"}};
+  if (h.version >= 2) j["placement"] = json::parse(h.placement);
   return j.dump();
 }
 
@@ -274,6 +281,7 @@ Status Build(Env* env, const BuildOptions& o, uint64_t* resumed_from) {
   if (info.vocab_sha256.empty()) return Status::InvalidArgument(o.model_path + ": the model has no tokenizer vocabulary");
   Header h;
   h.pot_version = POT_VERSION;
+  h.placement = placement::Describe(o.placement).dump();
   h.llama_commit = POT_LLAMA_COMMIT;
   h.vocab_sha256 = info.vocab_sha256;
   if (info.n_vocab > kU24Max) return Status::Unsupported("vocabulary size out of the format's range");
@@ -323,7 +331,7 @@ Status Build(Env* env, const BuildOptions& o, uint64_t* resumed_from) {
     engine::ModelPtr model;
     engine::ContextPtr ctx;
     POT_RETURN_IF_ERROR(LoadWithVocabulary(
-        o.model_path, o.context, h.n_vocab,
+        o.model_path, o.placement, o.context, h.n_vocab,
         Status::Corruption(o.model_path + ": vocabulary size differs between the GGUF metadata and llama.cpp"), &model, &ctx));
     engine::Distributions dist;
     std::vector<int32_t> sequence, targets;
@@ -389,7 +397,7 @@ Status RecheckRecords(const File& file, const RecheckOptions& o, RecheckResult* 
   }
   engine::ModelPtr model;
   engine::ContextPtr ctx;
-  POT_RETURN_IF_ERROR(LoadWithVocabulary(o.model_path, o.context, h.n_vocab,
+  POT_RETURN_IF_ERROR(LoadWithVocabulary(o.model_path, o.placement, o.context, h.n_vocab,
                                          Status::Corruption(o.model_path + ": its vocabulary size is not the reference file's"),
                                          &model, &ctx));
   const int samples = o.key.empty() ? 0 : h.tail_samples;
@@ -447,7 +455,7 @@ Status FileScorer::Open(const File* file, const verify::ModelSide& candidate, st
   auto scorer = std::unique_ptr<FileScorer>(new FileScorer(file));
   scorer->dist_.with_p = false;  // scoring reads a few entries per row
   POT_RETURN_IF_ERROR(LoadWithVocabulary(
-      candidate.path, candidate.context, file->header.n_vocab,
+      candidate.path, candidate.placement, candidate.context, file->header.n_vocab,
       Status::InvalidArgument("the candidate's vocabulary size differs from the reference file's"), &scorer->model_,
       &scorer->ctx_));
   *out = std::move(scorer);

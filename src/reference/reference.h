@@ -22,13 +22,17 @@
 
 namespace pot::reference {
 
-inline constexpr int kFormatVersion = 1;
+inline constexpr int kFormatVersion = 2;  // 1 (no placement) is still read
 inline constexpr int kMaxTopK = 20;
 inline constexpr int kMaxTailSamples = 20;
 inline constexpr char kPayloadType[] = "application/vnd.pot.reference.v1";
 
 struct Header {
+  int version = kFormatVersion;
   std::string pot_version, llama_commit;
+  // Where the reference model's layers ran when the file was built (placement::Describe, canonical JSON;
+  // "" in version 1): numerics, which verify sets beside the candidate's.
+  std::string placement;
   evidence::ModelRef model;
   std::string vocab_sha256;
   uint32_t n_vocab = 0;
@@ -69,6 +73,7 @@ Status ReadFile(Env* env, const std::string& path, File* out);
 
 struct BuildOptions {
   std::string model_path;
+  placement::Placement placement;
   engine::ContextOptions context;
   challenge::KeyFile key;
   std::string corpus_path;  // for the corpus family
@@ -100,6 +105,7 @@ double TailUniform(std::string_view key, uint64_t index, uint64_t row, uint64_t 
 // A record the model does not reproduce is Status::Corruption naming the challenge and the position.
 struct RecheckOptions {
   std::string model_path;
+  placement::Placement placement;
   engine::ContextOptions context;
   std::string key;                // the raw challenge key, or empty
   std::vector<uint64_t> indices;  // the challenges to recompute; empty: every one

@@ -109,7 +109,7 @@ Status Checker::Open(const Options& options, std::unique_ptr<Checker>* out) {
   h.UpdateU64(options.seed);
   const Digest key = h.Final();
   POT_RETURN_IF_ERROR(challenge::NewGenerator(Env::Default(), AsBytes(key), {"templates", "v1"}, "", &c->prompts_));
-  POT_RETURN_IF_ERROR(engine::LoadModel(options.model_path, {}, &c->model_));
+  POT_RETURN_IF_ERROR(engine::LoadModel(options.model_path, {.placement = options.placement}, &c->model_));
   POT_RETURN_IF_ERROR(engine::NewContext(c->model_.get(), options.first, &c->first_));
   POT_RETURN_IF_ERROR(engine::NewContext(c->model_.get(), options.second, &c->second_));
   *out = std::move(c);

@@ -18,6 +18,7 @@ namespace pot::selfcheck {
 
 struct Options {
   std::string model_path;
+  placement::Placement placement;
   uint64_t prompts = 100;
   int tokens = 32;
   uint64_t seed = 1;

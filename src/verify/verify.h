@@ -26,6 +26,7 @@ inline constexpr int kMaxContinuationTokens = 1024;
 
 struct ModelSide {
   std::string path;
+  placement::Placement placement;  // where its layers run: numerics, not identity
   engine::ContextOptions context;  // micro-batch size, flash attention, threads: numerics, not identity
 };
 

@@ -1,11 +1,5 @@
 #include "support/llama_server.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -13,15 +7,6 @@
 #include "support/loopback_server.h"
 
 namespace pot::test {
-namespace {
-
-std::string Describe(int wait_status) {
-  if (WIFEXITED(wait_status)) return "exit status " + std::to_string(WEXITSTATUS(wait_status));
-  if (WIFSIGNALED(wait_status)) return "signal " + std::to_string(WTERMSIG(wait_status));
-  return "wait status " + std::to_string(wait_status);
-}
-
-}  // namespace
 
 Status LlamaServer::CheckInstalled(const std::string& model) {
   if (!std::filesystem::exists(POT_LLAMA_SERVER)) {
@@ -67,41 +52,17 @@ Status LlamaServer::Launch(const std::string& model, int port, const std::vector
                                    "--port", std::to_string(port_), "-np", "1", "--no-webui", "--no-warmup",
                                    "--offline", "--log-colors", "off"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  // Everything the child needs is prepared here: between fork and exec only async-signal-safe calls.
-  const std::string log = dir_.File("llama-server.log");
-  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log_fd < 0 || null_fd < 0) return Status::IOError("cannot open " + log + " or /dev/null");
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a test binary that dies takes its server with it
-    if (::getppid() != parent) ::_exit(127);
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
-  if (pid_ < 0) return Status::IOError("fork failed");
+  POT_RETURN_IF_ERROR(ChildProcess::Spawn(args, dir_.File("llama-server.log"), &process_));
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   Request health;
   health.method = "GET";
   health.path = "/health";
   while (std::chrono::steady_clock::now() < deadline) {
-    int wait_status = 0;
-    if (::waitpid(pid_, &wait_status, WNOHANG) == pid_) {
-      pid_ = -1;
+    if (std::string how; process_->Exited(&how)) {
       const std::string tail = LogTail();
       *port_taken = tail.find("couldn't bind") != std::string::npos;
-      return Status::Internal("llama-server exited (" + Describe(wait_status) + ") before it was ready; its log ends:\n" + tail);
+      return Status::Internal("llama-server exited (" + how + ") before it was ready; its log ends:\n" + tail);
     }
     Reply reply;
     std::string error;
@@ -111,20 +72,8 @@ Status LlamaServer::Launch(const std::string& model, int port, const std::vector
   return Status::Internal("llama-server not healthy after 120 s; its log ends:\n" + LogTail());
 }
 
-LlamaServer::~LlamaServer() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  for (int i = 0; i < 200; ++i) {
-    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
-}
+LlamaServer::~LlamaServer() = default;
 
-std::string LlamaServer::LogTail(size_t bytes) const {
-  const std::string log = Slurp(dir_.File("llama-server.log"));
-  return log.size() <= bytes ? log : log.substr(log.size() - bytes);
-}
+std::string LlamaServer::LogTail(size_t bytes) const { return process_ ? process_->LogTail(bytes) : ""; }
 
 }  // namespace pot::test

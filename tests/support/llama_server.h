@@ -1,14 +1,13 @@
 // LlamaServer: a real llama-server process (the binary scripts/deps.sh builds, POT_LLAMA_SERVER) on a free
 // loopback port, for endpoint tests. Start returns once GET /health answers 200; a server that exits first
-// is an error carrying the end of its log. The destructor stops it: SIGTERM, then SIGKILL after 10 s.
+// is an error carrying the end of its log. The destructor stops it (ChildProcess).
 #pragma once
-
-#include <sys/types.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "support/child_process.h"
 #include "test_util.h"
 #include "util/status.h"
 
@@ -40,7 +39,7 @@ class LlamaServer {
 
   TempDir dir_;  // holds the log
   int port_ = 0;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> process_;
 };
 
 }  // namespace pot::test
