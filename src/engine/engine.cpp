@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "env/env.h"
 #include "gguf/gguf.h"
@@ -21,8 +22,22 @@ namespace pot::engine {
 namespace {
 bool g_verbose = false;
 
+// llama.cpp's last error line, folded into pot's own one-line error (LoadModel) instead of printed beside it.
+std::mutex g_last_error_mutex;
+std::string g_last_error;
+
 void LogFilter(ggml_log_level level, const char* text, void*) {
-  if (g_verbose || level == GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
+  if (g_verbose) std::fputs(text, stderr);
+  if (level == GGML_LOG_LEVEL_ERROR) {
+    std::lock_guard<std::mutex> lock(g_last_error_mutex);
+    g_last_error = text;
+    while (!g_last_error.empty() && (g_last_error.back() == '\n' || g_last_error.back() == ' ')) g_last_error.pop_back();
+  }
+}
+
+std::string TakeLastError() {
+  std::lock_guard<std::mutex> lock(g_last_error_mutex);
+  return std::exchange(g_last_error, std::string());
 }
 
 // One line on stderr, then the failure exit code at once: this may run on any of ggml's worker threads
@@ -127,7 +142,10 @@ Status LoadModel(const std::string& path, const LoadOptions& options, ModelPtr* 
   params.use_extra_bufts = placed.use_extra_bufts;
   if (options.writable) params.load_mode = LLAMA_LOAD_MODE_NONE;
   llama_model* model = llama_model_load_from_file(path.c_str(), params);
-  if (model == nullptr) return Status::Corruption(path + ": llama.cpp could not load this model");
+  if (model == nullptr) {
+    const std::string reason = TakeLastError();
+    return Status::Corruption(path + ": llama.cpp could not load this model" + (reason.empty() ? "" : " (" + reason + ")"));
+  }
   out->reset(model);
   return Status::OK();
 }

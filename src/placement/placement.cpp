@@ -18,6 +18,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "ggml-backend.h"
 #include "ggml-rpc.h"
@@ -188,31 +189,6 @@ Status ResolveServer(const std::string& spec, bool allow_remote, std::string* en
   return Status::OK();
 }
 
-// The bytes of the model each device holds, as llama.cpp assigns layers (llama-model.cpp, load_tensors): of
-// the n_layer + 1 layers (the output layer last), the last n_offloaded go to the devices, layer il of them to
-// the first device whose cumulative share exceeds il / n_offloaded. Tensors "blk.N." are layer N; the input
-// embedding stays on the CPU; everything else is the output layer's.
-void DeviceBytes(const gguf::File& model, int n_layer, int n_offloaded, const std::vector<float>& split,
-                 size_t n_devices, std::vector<uint64_t>* need) {
-  std::vector<uint64_t> layer_bytes(static_cast<size_t>(n_layer) + 1, 0);
-  for (const auto& t : model.tensors) {
-    if (t.name.rfind("token_embd.", 0) == 0) continue;
-    int layer = n_layer;
-    if (t.name.rfind("blk.", 0) == 0) layer = std::clamp(std::atoi(t.name.c_str() + 4), 0, n_layer);
-    layer_bytes[static_cast<size_t>(layer)] += t.nbytes;
-  }
-  std::vector<float> cumulative(n_devices);
-  float sum = 0;
-  for (size_t d = 0; d < n_devices; ++d) cumulative[d] = sum += split[d];
-  for (float& c : cumulative) c /= sum;
-  need->assign(n_devices, 0);
-  const int first = n_layer + 1 - n_offloaded;
-  for (int il = first; il <= n_layer; ++il) {
-    const auto at = std::upper_bound(cumulative.begin(), cumulative.end(), static_cast<float>(il - first) / n_offloaded);
-    (*need)[std::min(static_cast<size_t>(at - cumulative.begin()), n_devices - 1)] += layer_bytes[static_cast<size_t>(il)];
-  }
-}
-
 std::string GiB(uint64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
@@ -292,6 +268,35 @@ Status CheckServer(const std::string& endpoint, int timeout_ms, ServerInfo* out)
   return Status::OK();
 }
 
+// llama.cpp's assignment (llama-model.cpp, load_tensors): of the n_layer + 1 layers (the output layer last),
+// the last n_offloaded go to the devices, layer il of them to the first device whose cumulative share
+// exceeds il / n_offloaded. Tensors "blk.N." are layer N; the input embedding stays on the CPU; everything
+// else is the output layer's.
+std::vector<uint64_t> DeviceBytes(const gguf::File& model, int n_offloaded, const std::vector<float>& shares) {
+  const std::string arch = model.GetString("general.architecture").value_or("");
+  const int n_layer = static_cast<int>(std::min<uint64_t>(model.GetUint(arch + ".block_count").value_or(0), 100000));
+  std::vector<uint64_t> layer_bytes(static_cast<size_t>(n_layer) + 1, 0);
+  for (const auto& t : model.tensors) {
+    if (t.name.rfind("token_embd.", 0) == 0) continue;
+    int layer = n_layer;
+    if (t.name.rfind("blk.", 0) == 0) layer = std::clamp(std::atoi(t.name.c_str() + 4), 0, n_layer);
+    layer_bytes[static_cast<size_t>(layer)] += t.nbytes;
+  }
+  std::vector<uint64_t> need(shares.size(), 0);
+  if (shares.empty()) return need;
+  std::vector<float> cumulative(shares.size());
+  float sum = 0;
+  for (size_t d = 0; d < shares.size(); ++d) cumulative[d] = sum += shares[d];
+  for (float& c : cumulative) c /= sum;
+  n_offloaded = std::clamp(n_offloaded, 0, n_layer + 1);
+  const int first = n_layer + 1 - n_offloaded;
+  for (int il = first; il <= n_layer; ++il) {
+    const auto at = std::upper_bound(cumulative.begin(), cumulative.end(), static_cast<float>(il - first) / n_offloaded);
+    need[std::min(static_cast<size_t>(at - cumulative.begin()), shares.size() - 1)] += layer_bytes[static_cast<size_t>(il)];
+  }
+  return need;
+}
+
 Status Prepare(const Placement& p, const gguf::File& model, Prepared* out) {
   *out = Prepared{};
   out->split.assign(llama_max_devices(), 0.0f);
@@ -348,8 +353,8 @@ Status Prepare(const Placement& p, const gguf::File& model, Prepared* out) {
     if (n_layer == 0 || n_layer > 100000) return Status::Corruption(model.path + ": no usable block_count");
     const int n_all = static_cast<int>(n_layer) + 1;  // the output layer last
     out->n_gpu_layers = p.gpu_layers < 0 ? n_all : std::min(p.gpu_layers, n_all);
-    std::vector<uint64_t> need;
-    DeviceBytes(model, static_cast<int>(n_layer), out->n_gpu_layers, out->split, devices.size(), &need);
+    const std::vector<uint64_t> need =
+        DeviceBytes(model, out->n_gpu_layers, std::vector<float>(out->split.begin(), out->split.begin() + devices.size()));
     for (size_t d = 0; d < devices.size(); ++d) {
       size_t free = 0, total = 0;
       ggml_backend_dev_memory(devices[d], &free, &total);
@@ -410,9 +415,14 @@ std::string ExplainLostServer() {
     std::lock_guard<std::mutex> lock(g_attached_mutex);
     attached = g_attached;
   }
-  for (const std::string& endpoint : attached) {
-    Socket probe;
-    if (Status s = probe.Connect(endpoint, 1000); !s.ok()) return "RPC server " + endpoint + " does not answer (" + s.message() + ")";
+  // A server killed a moment ago may still hold its listening socket open while its connection's reset
+  // already reached pot: probe again after short waits before concluding that every server answers.
+  for (int wait_ms : {50, 250, 700}) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    for (const std::string& endpoint : attached) {
+      Socket probe;
+      if (Status s = probe.Connect(endpoint, 1000); !s.ok()) return "RPC server " + endpoint + " does not answer (" + s.message() + ")";
+    }
   }
   return "";
 }

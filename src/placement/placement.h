@@ -54,6 +54,10 @@ struct ServerInfo {
 // memory. Fails naming the server when it does not answer, speaks another protocol version, or has no device.
 Status CheckServer(const std::string& endpoint, int timeout_ms, ServerInfo* out);
 
+// The bytes of model each device holds when its last n_offloaded layers (of block_count + 1, the output
+// layer last) go to devices in these shares, as llama.cpp assigns them; one entry per share.
+std::vector<uint64_t> DeviceBytes(const gguf::File& model, int n_offloaded, const std::vector<float>& shares);
+
 // What llama_model_params needs for a placement.
 struct Prepared {
   std::vector<void*> devices;  // ggml_backend_dev_t, null-terminated; just {nullptr} for the CPU alone

@@ -192,7 +192,8 @@ std::string HeaderJson(const Header& h) {
             {"topk", h.topk},
             {"tail_samples", h.tail_samples},
             {"logp_encoding", "u24 fixed point, 2^-18 nats, clamped to [-64, 0]"}};
-  if (h.version >= 2) j["placement"] = json::parse(h.placement);
+  // A header made without a placement (tests, tools) describes this host's CPU, the default.
+  if (h.version >= 2) j["placement"] = h.placement.empty() ? placement::Describe({}) : json::parse(h.placement);
   return j.dump();
 }
 

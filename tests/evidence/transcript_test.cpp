@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "evidence/bundle.h"
+#include "placement/placement.h"
+#include "text/text.h"
 
 namespace pot::evidence {
 namespace {
@@ -53,6 +57,38 @@ TEST(Transcript, IntegerFieldsMustBeIntegersInRange) {
     EXPECT_EQ(s.code(), Status::Code::kCorruption) << lines[0] << "\n" << lines[1];
     EXPECT_NE(s.message().find("not an integer in range"), std::string::npos) << s.message();
   }
+}
+
+// Where the models ran is recorded as placement::Describe writes it; anything else in its place is refused,
+// and a version 4 header (no placement) still reads.
+TEST(Transcript, PlacementRoundTripsAndAMalformedOneIsRefused) {
+  Header h = SmallHeader();
+  placement::Placement rpc;
+  rpc.rpc = {"127.0.0.1:50052", "127.0.0.1:50053"};
+  rpc.tensor_split = {1, 2};
+  h.ref_placement = text::DumpJson(placement::Describe(rpc));
+  h.cand_placement = text::DumpJson(placement::Describe(placement::Placement{}));
+  const std::string header = HeaderLine(h);
+  Transcript t;
+  ASSERT_TRUE(ParseTranscript({header}, &t).ok());
+  EXPECT_EQ(t.header.ref_placement, h.ref_placement);
+  EXPECT_EQ(t.header.cand_placement, h.cand_placement);
+  EXPECT_EQ(HeaderLine(t.header), header);
+  EXPECT_NE(h.ref_placement.find("\"backend\":\"rpc\""), std::string::npos) << h.ref_placement;
+  EXPECT_NE(h.ref_placement.find("\"repack\":false"), std::string::npos) << h.ref_placement;
+  EXPECT_NE(h.cand_placement.find("\"repack\":true"), std::string::npos) << h.cand_placement;
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"\"backend\":\"rpc\"", "\"backend\":\"tpu\""},
+           {"\"gpu_layers\":-1", "\"gpu_layers\":\"all\""},
+           {"\"repack\":false", "\"repack\":0"},
+           {"\"tensor_split\":[1.0,2.0]", "\"tensor_split\":[\"1\"]"},
+           {",\"build_backend\":\"cpu\"", ""}}) {
+    EXPECT_EQ(ParseTranscript({Replaced(header, from, to)}, &t).code(), Status::Code::kCorruption) << to;
+  }
+  std::string v4 = Replaced(header, "\"version\":5", "\"version\":4");
+  v4 = v4.substr(0, v4.find(",\"placement\"")) + "}";
+  ASSERT_TRUE(ParseTranscript({v4}, &t).ok()) << v4;
+  EXPECT_TRUE(t.header.ref_placement.empty());
 }
 
 TEST(Statement, IntegerFieldsMustBeIntegersInRange) {

@@ -7,7 +7,9 @@
 #include <sstream>
 #include <thread>
 
+#include "env/env.h"
 #include "ggml-rpc.h"
+#include "gguf/gguf.h"
 #include "placement/placement.h"
 #include "support/child_process.h"
 #include "support/loopback_server.h"
@@ -51,6 +53,30 @@ TEST(PlacementRpc, AddressesAreCheckedAndRemoteOnesRefusedWithoutTheFlag) {
   for (const char* bad : {"", "1,", "0,1", "-1", "nan", "1;2", "inf"}) {
     EXPECT_FALSE(placement::ParseTensorSplit(bad, &split).ok()) << bad;
   }
+}
+
+// What each device must hold, checked against free memory before loading: llama.cpp's layer assignment.
+TEST(PlacementRpc, DeviceBytesFollowLlamaCppsLayerAssignment) {
+  gguf::File file;
+  ASSERT_TRUE(gguf::Read(Env::Default(), Member("base"), &file).ok());
+  const uint64_t n_layer = *file.GetUint(*file.GetString("general.architecture") + ".block_count");
+  uint64_t offloadable = 0, layer0 = 0;
+  for (const auto& t : file.tensors) {
+    if (t.name.rfind("token_embd.", 0) != 0) offloadable += t.nbytes;
+    if (t.name.rfind("blk.0.", 0) == 0) layer0 += t.nbytes;
+  }
+  const auto all = placement::DeviceBytes(file, static_cast<int>(n_layer) + 1, {1, 1});
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0] + all[1], offloadable);
+  EXPECT_GT(all[0], 0u);
+  EXPECT_GT(all[1], 0u);
+  // A device with a tiny share still gets the first layer (llama.cpp's upper_bound at 0); layer 0 stays local
+  // when one layer fewer is offloaded.
+  const auto tiny = placement::DeviceBytes(file, static_cast<int>(n_layer) + 1, {1e-9f, 1});
+  EXPECT_EQ(tiny[0], layer0);
+  EXPECT_EQ(tiny[1], offloadable - layer0);
+  EXPECT_EQ(placement::DeviceBytes(file, static_cast<int>(n_layer), {1})[0], offloadable - layer0);
+  EXPECT_EQ(placement::DeviceBytes(file, 0, {1})[0], 0u);
 }
 
 TEST(PlacementRpc, CommandsRefuseARemoteServerWithOneLineBeforeLoading) {
