@@ -327,7 +327,7 @@ Status BuildRecords(Env* env, const BuildOptions& o, const Header& h, const std:
   std::unique_ptr<journal::Journal> journal;
   POT_RETURN_IF_ERROR(journal::Journal::Open(
       env, journal_path, journal_header,
-      [](const std::string& line) { return json::parse(line, nullptr, false).is_object(); }, &done, &journal));
+      [](const std::string& line) { return ParseJson<json>(line).is_object(); }, &done, &journal));
   if (done.size() > end - first) return Status::Corruption(journal_path + ": more records than challenges");
   for (const auto& line : done) {
     std::string record;
