@@ -85,7 +85,7 @@ TEST(ShardRun, SelfcheckShardsRunConcurrentlyAndMergeIntoTheSingleRun) {
   fs::copy_file(shard[1], dir.File("copy"));
   ExpectRefused(RunPot("merge " + shard[0] + " " + shard[1] + " " + dir.File("copy") + " " + shard[2]), 2,
                 {"shard 1/3 is given twice", dir.File("copy")});
-  const auto foreign = RunPot("selfcheck " + Member("finetune") +
+  const auto foreign = RunPot("selfcheck " + Member("base-q8_0") +
                               " --prompts 6 --tokens 8 --seed 5 --threads 1 --quiet --shard 1/3 --journal " +
                               dir.File("foreign"));
   ASSERT_EQ(foreign.exit_code, 0) << foreign.err;
