@@ -53,5 +53,6 @@ CommandSpec SelfcheckCommand();
 CommandSpec ReferenceCommand();
 CommandSpec EndpointCommand();
 CommandSpec MonitorCommand();
+CommandSpec MergeCommand();
 
 }  // namespace pot::cli

@@ -8,6 +8,7 @@
 #include "evidence/transcript.h"
 #include "manifest/manifest.h"
 #include "reference/reference.h"
+#include "shard/shard.h"
 #include "text/text.h"
 
 namespace pot::cli {
@@ -15,13 +16,29 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
+// One shard of the build: its block of challenges journaled to REF.potref.shard-I-of-N, for pot merge.
+int BuildShard(Env* env, const reference::BuildOptions& o, const shard::Spec& spec) {
+  std::string path;
+  shard::Range range;
+  uint64_t resumed_from = 0;
+  Status s = shard::BuildReferenceShard(env, o, spec, &path, &range, &resumed_from);
+  if (!s.ok()) return ReportError(s);
+  if (resumed_from > 0) std::fprintf(stderr, "resumed after %llu challenges\n", static_cast<unsigned long long>(resumed_from));
+  std::printf("%s: shard %s, challenges %llu to %llu; pot merge it with the others\n", path.c_str(),
+              shard::SpecName(spec).c_str(), static_cast<unsigned long long>(range.first),
+              static_cast<unsigned long long>(range.end - 1));
+  return kExitOk;
+}
+
 int Build(const Args& args) {
   Env* env = Env::Default();
   const auto& pos = args.positionals();
-  auto key_path = args.Get("key"), sign_path = args.Get("sign"), out = args.Get("o");
-  if (pos.size() != 2 || !key_path || !sign_path || !out || !args.Has("n")) {
+  auto key_path = args.Get("key"), sign_path = args.Get("sign"), out = args.Get("o"), shard_text = args.Get("shard");
+  if (pos.size() != 2 || !key_path || (!sign_path && !shard_text) || !out || !args.Has("n")) {
     return ReportError(Status::InvalidArgument("reference build needs MODEL --key KEYFILE --sign SIGNKEY -n N -o REF.potref"));
   }
+  // A shard is not signed, so the signing key stays on the machine that merges (shard/shard.h).
+  if (shard_text && sign_path) return ReportError(Status::InvalidArgument("--shard builds an unsigned part: give --sign to pot merge"));
   reference::BuildOptions o;
   o.model_path = pos[1];
   o.out_path = *out;
@@ -42,18 +59,22 @@ int Build(const Args& args) {
   if (s.ok() && samples > reference::kMaxTailSamples) {
     s = Status::InvalidArgument("--samples is at most " + std::to_string(reference::kMaxTailSamples));
   }
+  shard::Spec spec;
+  if (s.ok() && shard_text) s = shard::ParseSpec(*shard_text, &spec).WithContext("--shard");
   if (!s.ok()) return ReportError(s);
   o.tail_samples = static_cast<int>(samples);
   o.continuation_tokens = static_cast<int>(tokens);
   o.topk = static_cast<int>(topk);
-  // A finished file is replaced only with --force; an unfinished build (its journal present) is resumed.
-  const bool resuming = env->FileExists(o.out_path + ".journal");
+  // A finished file is replaced only with --force; an unfinished build (its journal present) is resumed. A
+  // shard's file is its journal: rerun, a finished shard stays as it is.
+  const std::string written = shard_text ? shard::PathFor(o.out_path, spec) : o.out_path;
+  const bool resuming = env->FileExists(shard_text ? written : o.out_path + ".journal");
   auto inputs = InputsOf(args, {"key", "sign", "corpus"});
   inputs.push_back(o.model_path);
-  s = CheckOutputPath(env, o.out_path, inputs, args.Has("force") || resuming);
+  s = CheckOutputPath(env, written, inputs, args.Has("force") || resuming);
   if (!s.ok()) return ReportError(s);
   s = challenge::ReadKeyFile(env, *key_path, &o.key);
-  if (s.ok()) s = ReadSigningKey(env, *sign_path, &o.signer);
+  if (s.ok() && !shard_text) s = ReadSigningKey(env, *sign_path, &o.signer);
   if (s.ok() && o.n > o.key.n_max) {
     s = Status::InvalidArgument("-n " + std::to_string(o.n) + " exceeds the key's committed n_max " + std::to_string(o.key.n_max));
   }
@@ -64,6 +85,7 @@ int Build(const Args& args) {
   ProgressBar build_bar("challenges", quiet, "challenges", 1);
   o.hash_progress = [&hash_bar](uint64_t done, uint64_t total) { hash_bar.Update(done, total); };
   o.build_progress = [&build_bar](uint64_t done, uint64_t total) { build_bar.Update(done, total); };
+  if (shard_text) return BuildShard(env, o, spec);
   uint64_t resumed_from = 0;
   s = reference::Build(env, o, &resumed_from);
   if (!s.ok()) return ReportError(s);
@@ -182,6 +204,7 @@ CommandSpec ReferenceCommand() {
   return {"reference",
           "build a signed reference file from the reference model alone, so verify loads only the candidate",
           "build MODEL --key KEYFILE --sign SIGNKEY -n N -o REF.potref [--tokens K] [--topk K] [--samples S] [--force]\n"
+          "       pot reference build MODEL --key KEYFILE -n N -o REF.potref --shard I/N [...]\n"
           "       pot reference info REF.potref [--trust PUBKEY] [--model A.gguf [--key KEYFILE] [--sample N]] [--json]",
           WithPlacementOptions({{"key", true, "challenge key file from 'pot challenge commit' (info --model: also check the tail draws)"},
            {"sign", true, "Ed25519 signing key (pot keygen)"},
@@ -191,6 +214,7 @@ CommandSpec ReferenceCommand() {
            {"tokens", true, "continuation tokens the reference generates per challenge (default 0, as verify)"},
            {"topk", true, "the reference's most likely tokens kept per position (default 4, at most 20)"},
            {"samples", true, "tokens drawn from the rest of its distribution per position (default 4; 0: score is a lower bound)"},
+           {"shard", true, "build: only shard I (from 0) of N of the challenges, unsigned, into REF.potref.shard-I-of-N (pot merge)"},
            {"corpus", true, "corpus file for the corpus family"},
            {"threads", true, "CPU threads (default: all cores)"},
            {"trust", true, "info: the public key the file must be signed by"},

@@ -8,11 +8,10 @@
 #include "journal/journal.h"
 #include "manifest/manifest.h"
 #include "selfcheck/selfcheck.h"
+#include "shard/shard.h"
 
 namespace pot::cli {
 namespace {
-
-using json = nlohmann::ordered_json;
 
 Status ParseOptions(const Args& args, selfcheck::Options* o) {
   if (args.positionals().size() != 1) return Status::InvalidArgument("selfcheck needs one MODEL.gguf");
@@ -36,21 +35,6 @@ Status ParseOptions(const Args& args, selfcheck::Options* o) {
   return PlacementFromArgs(args, &o->placement);
 }
 
-json SummaryJson(const selfcheck::Options& o, const char* method, const selfcheck::Summary& s) {
-  return {{"method", method},
-          {"prompts", s.prompts},
-          {"tokens", o.tokens},
-          {"seed", o.seed},
-          {"exact_match_rate", s.prompts ? static_cast<double>(s.matches) / static_cast<double>(s.prompts) : 0.0},
-          {"matches", s.matches},
-          {"diverged", s.prompts - s.matches},
-          {"first_divergence_min", s.first_divergence_min},
-          {"first_divergence_median", s.FirstDivergenceMedian()},
-          {"max_abs_dlogprob", s.max_abs_dlogprob},
-          {"positions_compared", s.positions},
-          {"records_digest", s.records_digest}};
-}
-
 int RunSelfcheck(const Args& args) {
   selfcheck::Options options;
   Status s = ParseOptions(args, &options);
@@ -61,6 +45,13 @@ int RunSelfcheck(const Args& args) {
   if (s.ok() && journal_dir && method == "stored") {
     s = Status::InvalidArgument("the stored method keeps its references in memory and cannot journal");
   }
+  // A shard checks its block of the prompts into its own journal (shard/shard.h); without one, the block is all.
+  const auto shard_text = args.Get("shard");
+  shard::Spec spec;
+  shard::Range range;
+  if (s.ok() && shard_text && !journal_dir) s = Status::InvalidArgument("--shard writes its result to a journal: give --journal DIR");
+  if (s.ok() && shard_text) s = shard::ParseSpec(*shard_text, &spec).WithContext("--shard");
+  if (s.ok()) s = shard::RangeOf(spec, options.prompts, &range).WithContext("--shard " + shard::SpecName(spec));
   if (!s.ok()) return ReportError(s);
   Env* env = Env::Default();
   const auto start = std::chrono::steady_clock::now();
@@ -73,8 +64,9 @@ int RunSelfcheck(const Args& args) {
     s = manifest::HashModel(env, options.model_path, {}, &m);
     if (s.ok()) s = env->CreateDirs(*journal_dir);
     if (s.ok()) {
-      s = journal::Journal::Open(env, *journal_dir + "/selfcheck.jsonl",
-                                 selfcheck::HeaderLine(options, m.root, method.c_str()),
+      const std::string header = selfcheck::HeaderLine(options, m.root, method.c_str());
+      s = journal::Journal::Open(env, shard_text ? shard::PathFor(*journal_dir + "/selfcheck", spec) : *journal_dir + "/selfcheck.jsonl",
+                                 shard_text ? shard::HeaderLine(shard::Kind::kSelfcheck, spec, options.prompts, header) : header,
                                  [](const std::string& line) {
                                    selfcheck::PromptResult r;
                                    return selfcheck::ParseRecordLine(line, &r).ok();
@@ -87,31 +79,31 @@ int RunSelfcheck(const Args& args) {
   for (size_t i = 0; i < done.size(); ++i) {
     selfcheck::PromptResult r;
     s = selfcheck::ParseRecordLine(done[i], &r);
-    if (s.ok() && r.index != i) s = Status::Corruption(*journal_dir + ": record " + std::to_string(i) + " is out of order");
+    if (s.ok() && r.index != range.first + i) s = Status::Corruption(*journal_dir + ": record " + std::to_string(i) + " is out of order");
     if (!s.ok()) return ReportError(s);
     summary.Add(r, done[i]);
   }
   if (!done.empty()) {
     std::fprintf(stderr, "resuming: %zu of %llu prompts already checked\n", done.size(),
-                 static_cast<unsigned long long>(options.prompts));
+                 static_cast<unsigned long long>(range.size()));
   }
 
   engine::Init(args.Has("verbose"));
   std::unique_ptr<selfcheck::Checker> checker;
-  if (summary.prompts < options.prompts) s = selfcheck::Checker::Open(options, &checker);
+  if (summary.prompts < range.size()) s = selfcheck::Checker::Open(options, &checker);
   if (!s.ok()) return ReportError(s);
   ProgressBar bar("selfcheck", args.Has("quiet"), "prompts", 1);
   auto record = [&](const selfcheck::PromptResult& r) -> Status {
     const std::string line = selfcheck::RecordLine(r);
     if (journal) POT_RETURN_IF_ERROR(journal->Append(line));
     summary.Add(r, line);
-    bar.Update(summary.prompts, options.prompts);
+    bar.Update(summary.prompts, range.size());
     return Status::OK();
   };
   if (method == "stored") {
     s = checker->RunStored(record);
   } else {
-    for (uint64_t i = summary.prompts; i < options.prompts && s.ok(); ++i) {
+    for (uint64_t i = range.first + summary.prompts; i < range.end && s.ok(); ++i) {
       selfcheck::PromptResult r;
       s = checker->RunLockstep(i, &r);
       if (s.ok()) s = record(r);
@@ -120,22 +112,17 @@ int RunSelfcheck(const Args& args) {
   if (s.ok() && journal) s = journal->Close();
   if (!s.ok()) return ReportError(s);
 
-  const json j = SummaryJson(options, method.c_str(), summary);
-  if (args.Has("json")) {
-    PrintJson(j);
+  if (shard_text) {
+    // A finished shard succeeds whatever it found (a scheduler would retry a failed one); pot merge answers.
+    std::printf("shard %s: prompts %llu to %llu checked; pot merge its journal with the others\n", shard::SpecName(spec).c_str(),
+                static_cast<unsigned long long>(range.first), static_cast<unsigned long long>(range.end - 1));
+  } else if (args.Has("json")) {
+    PrintJson(selfcheck::SummaryJson(options, method, summary));
   } else {
-    std::printf("prompts            %llu (%d tokens each, seed %llu, %s)\n", static_cast<unsigned long long>(summary.prompts),
-                options.tokens, static_cast<unsigned long long>(options.seed), method.c_str());
-    std::printf("exact match        %llu of %llu (%.4f)\n", static_cast<unsigned long long>(summary.matches),
-                static_cast<unsigned long long>(summary.prompts), j["exact_match_rate"].get<double>());
-    std::printf("first divergence   min %lld, median %lld (-1: none)\n", static_cast<long long>(summary.first_divergence_min),
-                static_cast<long long>(summary.FirstDivergenceMedian()));
-    std::printf("max |d logprob|    %.6g over %llu positions\n", summary.max_abs_dlogprob,
-                static_cast<unsigned long long>(summary.positions));
-    std::printf("records digest     %s\n", summary.records_digest.c_str());
+    std::fputs(selfcheck::SummaryText(options, method, summary).c_str(), stdout);
   }
   std::fprintf(stderr, "%.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  return summary.matches == summary.prompts ? kExitOk : kExitNegative;
+  return shard_text || summary.matches == summary.prompts ? kExitOk : kExitNegative;
 }
 
 }  // namespace
@@ -143,12 +130,13 @@ int RunSelfcheck(const Args& args) {
 CommandSpec SelfcheckCommand() {
   return {"selfcheck",
           "determinism test: generate twice with one seed and compare on the fly (tokens and top-k log-probs)",
-          "MODEL.gguf --prompts N --tokens T --seed S [--journal DIR] [--method streaming|stored] [--json]",
+          "MODEL.gguf --prompts N --tokens T --seed S [--journal DIR [--shard I/N]] [--method streaming|stored] [--json]",
           WithPlacementOptions({{"prompts", true, "number of prompts (default 100)"},
            {"tokens", true, "tokens generated per prompt (default 32)"},
            {"seed", true, "seed of the prompts and of the sampler (default 1)"},
            {"topk", true, "log-probabilities compared per position: the first run's top k (default 8)"},
            {"journal", true, "directory of a crash-safe journal: a rerun resumes after the last checked prompt"},
+           {"shard", true, "I/N: check only shard I (from 0) of N of the prompts, into its own file in --journal DIR (pot merge)"},
            {"method", true, "streaming (default: both runs in lockstep, constant memory) or stored (all references first)"},
            {"threads", true, "threads of the first run (default: all cores)"},
            {"second-threads", true, "threads of the second run (default: as the first)"},

@@ -164,11 +164,30 @@ Status LoadWithVocabulary(const std::string& path, const placement::Placement& p
   return Status::OK();
 }
 
+}  // namespace
+
 std::string JournalLine(uint64_t index, const std::string& record) {
   return json{{"index", index}, {"record", Base64Encode(record)}}.dump();
 }
 
-}  // namespace
+Status CheckRecord(const Header& h, const std::string& record) {
+  Challenge check;
+  Cursor c(record, 0, record.size());
+  POT_RETURN_IF_ERROR(DecodeChallenge(h, &c, &check));
+  if (!c.AtEnd()) return Status::Corruption("bytes after the record");
+  return Status::OK();
+}
+
+Status ParseJournalLine(const Header& h, const std::string& line, uint64_t index, std::string* record) {
+  const json j = ParseJson<json>(line);
+  const std::string at = "record " + std::to_string(index);
+  if (!j.is_object() || !j.contains("index") || !j["index"].is_number_unsigned() || j["index"] != index ||
+      !j.contains("record") || !j["record"].is_string() || !Base64Decode(j["record"].get<std::string>(), record) ||
+      JournalLine(index, *record) != line) {
+    return Status::Corruption(at + " is malformed");
+  }
+  return CheckRecord(h, *record).WithContext(at);
+}
 
 double TailUniform(std::string_view key, uint64_t index, uint64_t row, uint64_t j) {
   const Digest d = HmacSha256(key, Lp("pot.reference.tail.v1") + U64Le(index) + U64Le(row) + U64Le(j));
@@ -235,6 +254,16 @@ Status Assemble(const Header& h, const std::vector<std::string>& records, const 
   return Status::OK();
 }
 
+Status ParseHeader(const std::string& text, Header* out) {
+  try {
+    *out = HeaderFrom(ParseJson<json>(text));
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("reference header: ") + e.what());
+  }
+  if (HeaderJson(*out) != text) return Status::Corruption("reference header is not in canonical form");
+  return CheckHeader(*out).WithContext("reference header");
+}
+
 Status ParseFile(const std::string& bytes, File* out) {
   if (bytes.size() < kMagicBytes || bytes.compare(0, kMagicBytes, kMagic) != 0) {
     return Status::Corruption("not a pot reference file");
@@ -250,15 +279,8 @@ Status ParseFile(const std::string& bytes, File* out) {
   Cursor c(bytes, kMagicBytes, body_end);
   const uint32_t header_bytes = c.U(4);
   if (!c.Has(header_bytes)) return Status::Corruption("truncated header");
-  const std::string header_text = bytes.substr(c.pos(), header_bytes);
+  POT_RETURN_IF_ERROR(ParseHeader(bytes.substr(c.pos(), header_bytes), &f.header));
   c.Skip(header_bytes);
-  try {
-    f.header = HeaderFrom(ParseJson<json>(header_text));
-  } catch (const std::exception& e) {
-    return Status::Corruption(std::string("reference header: ") + e.what());
-  }
-  if (HeaderJson(f.header) != header_text) return Status::Corruption("reference header is not in canonical form");
-  POT_RETURN_IF_ERROR(CheckHeader(f.header).WithContext("reference header"));
   // Records are decoded one by one, never allocated up front: n is the file's claim, bounded only by its bytes.
   for (uint64_t i = 0; i < f.header.n; ++i) {
     POT_RETURN_IF_ERROR(DecodeChallenge(f.header, &c, &f.challenges.emplace_back()).WithContext("challenge " + std::to_string(i)));
@@ -275,8 +297,7 @@ Status ReadFile(Env* env, const std::string& path, File* out) {
   return ParseFile(bytes, out).WithContext(path);
 }
 
-Status Build(Env* env, const BuildOptions& o, uint64_t* resumed_from) {
-  *resumed_from = 0;
+Status BuildHeader(Env* env, const BuildOptions& o, Header* out) {
   gguf::ModelInfo info;
   POT_RETURN_IF_ERROR(gguf::GetModelInfo(env, o.model_path, &info));
   if (info.vocab_sha256.empty()) return Status::InvalidArgument(o.model_path + ": the model has no tokenizer vocabulary");
@@ -296,39 +317,35 @@ Status Build(Env* env, const BuildOptions& o, uint64_t* resumed_from) {
   h.topk = o.topk;
   h.tail_samples = o.tail_samples;
   POT_RETURN_IF_ERROR(CheckHeader(h));
-  std::unique_ptr<challenge::Generator> gen;
-  POT_RETURN_IF_ERROR(challenge::NewGenerator(env, o.key.key, o.key.family, o.corpus_path, &gen));
   manifest::HashOptions hashing;
   hashing.progress = o.hash_progress;
   POT_RETURN_IF_ERROR(evidence::DescribeModel(env, o.model_path, hashing, &h.model));
-  const std::string header = HeaderJson(h);
+  *out = std::move(h);
+  return Status::OK();
+}
 
-  const std::string journal_path = o.out_path + ".journal";
+Status BuildRecords(Env* env, const BuildOptions& o, const Header& h, const std::string& journal_path,
+                    const std::string& journal_header, uint64_t first, uint64_t end, std::vector<std::string>* records,
+                    uint64_t* resumed_from) {
+  records->clear();
+  *resumed_from = 0;
+  if (first > end || end > h.n) return Status::Internal("challenge range beyond the reference file");
+  std::unique_ptr<challenge::Generator> gen;
+  POT_RETURN_IF_ERROR(challenge::NewGenerator(env, o.key.key, o.key.family, o.corpus_path, &gen));
   std::vector<std::string> done;
   std::unique_ptr<journal::Journal> journal;
   POT_RETURN_IF_ERROR(journal::Journal::Open(
-      env, journal_path, header, [](const std::string& line) { return json::parse(line, nullptr, false).is_object(); },
-      &done, &journal));
-  std::vector<std::string> records;
+      env, journal_path, journal_header,
+      [](const std::string& line) { return ParseJson<json>(line).is_object(); }, &done, &journal));
+  if (done.size() > end - first) return Status::Corruption(journal_path + ": more records than challenges");
   for (const auto& line : done) {
-    const json j = json::parse(line, nullptr, false);
     std::string record;
-    if (!j.is_object() || !j.contains("index") || !j["index"].is_number_unsigned() || j["index"] != records.size() ||
-        !j.contains("record") || !j["record"].is_string() || !Base64Decode(j["record"].get<std::string>(), &record) ||
-        JournalLine(records.size(), record) != line) {
-      return Status::Corruption(journal_path + ": record " + std::to_string(records.size()) + " is malformed");
-    }
-    Challenge check;
-    Cursor c(record, 0, record.size());
-    Status s = DecodeChallenge(h, &c, &check);
-    if (s.ok() && !c.AtEnd()) s = Status::Corruption("bytes after the record");
-    POT_RETURN_IF_ERROR(s.WithContext(journal_path + ": record " + std::to_string(records.size())));
-    records.push_back(std::move(record));
+    POT_RETURN_IF_ERROR(ParseJournalLine(h, line, first + records->size(), &record).WithContext(journal_path));
+    records->push_back(std::move(record));
   }
-  if (records.size() > h.n) return Status::Corruption(journal_path + ": more records than challenges");
-  *resumed_from = records.size();
+  *resumed_from = records->size();
 
-  if (records.size() < h.n) {
+  if (records->size() < end - first) {
     engine::ModelPtr model;
     engine::ContextPtr ctx;
     POT_RETURN_IF_ERROR(LoadWithVocabulary(
@@ -336,7 +353,7 @@ Status Build(Env* env, const BuildOptions& o, uint64_t* resumed_from) {
         Status::Corruption(o.model_path + ": vocabulary size differs between the GGUF metadata and llama.cpp"), &model, &ctx));
     engine::Distributions dist;
     std::vector<int32_t> sequence, targets;
-    for (uint64_t i = records.size(); i < h.n; ++i) {
+    for (uint64_t i = first + records->size(); i < end; ++i) {
       challenge::Challenge ch;
       POT_RETURN_IF_ERROR(gen->Generate(i, &ch));
       verify::ChallengeRecord rec;
@@ -355,12 +372,20 @@ Status Build(Env* env, const BuildOptions& o, uint64_t* resumed_from) {
       }
       if (s.ok()) s = journal->Append(JournalLine(i, record));
       if (!s.ok()) return s.WithContext("challenge " + std::to_string(i));
-      records.push_back(std::move(record));
-      if (o.build_progress) o.build_progress(i + 1, h.n);
+      records->push_back(std::move(record));
+      if (o.build_progress) o.build_progress(records->size(), end - first);
     }
   }
-  POT_RETURN_IF_ERROR(journal->Close());
+  return journal->Close();
+}
 
+Status Build(Env* env, const BuildOptions& o, uint64_t* resumed_from) {
+  *resumed_from = 0;
+  Header h;
+  POT_RETURN_IF_ERROR(BuildHeader(env, o, &h));
+  const std::string journal_path = o.out_path + ".journal";
+  std::vector<std::string> records;
+  POT_RETURN_IF_ERROR(BuildRecords(env, o, h, journal_path, HeaderJson(h), 0, h.n, &records, resumed_from));
   std::string bytes;
   POT_RETURN_IF_ERROR(Assemble(h, records, o.signer, &bytes));
   POT_RETURN_IF_ERROR(WriteFileAtomically(env, o.out_path, bytes));

@@ -66,6 +66,14 @@ Status EncodeChallenge(const Header& h, const Challenge& c, std::string* out);
 // The signed file: magic, header, the records of challenges 0..n-1 in order, then the signer's public key
 // and its Ed25519 signature over the DSSE encoding of everything before them.
 Status Assemble(const Header& h, const std::vector<std::string>& records, const SigningKey& signer, std::string* out);
+// Parses the header's JSON and checks it is canonical (HeaderJson gives the same text) and in range.
+Status ParseHeader(const std::string& text, Header* out);
+// Checks one binary record against the header: every record it accepts is one EncodeChallenge could write.
+Status CheckRecord(const Header& h, const std::string& record);
+// A line of a build journal, {"index":i,"record":BASE64}, and back: ParseJournalLine accepts only the
+// canonical line of challenge index whose record passes CheckRecord.
+std::string JournalLine(uint64_t index, const std::string& record);
+Status ParseJournalLine(const Header& h, const std::string& line, uint64_t index, std::string* record);
 // Reads and checks a whole file: layout, canonical header, every record, and the signature. Whether the
 // signer is trusted is the caller's question.
 Status ParseFile(const std::string& bytes, File* out);
@@ -86,6 +94,15 @@ struct BuildOptions {
   std::function<void(uint64_t done, uint64_t total)> hash_progress, build_progress;
 };
 
+// The header a build of options writes: every parameter checked, the model described (hashed).
+Status BuildHeader(Env* env, const BuildOptions& options, Header* out);
+// The records of challenges [first, end) of h, each journaled (JournalLine) to journal_path, whose first
+// line is journal_header, as it completes; a rerun resumes after the records already there. *records
+// receives the range's records in order. Build uses it for the whole file, a shard (shard/shard.h) for its
+// block.
+Status BuildRecords(Env* env, const BuildOptions& options, const Header& h, const std::string& journal_path,
+                    const std::string& journal_header, uint64_t first, uint64_t end, std::vector<std::string>* records,
+                    uint64_t* resumed_from);
 // Builds out_path from the reference model. Challenges are journaled to out_path + ".journal" as they
 // complete, so a killed build resumes where it stopped when rerun with the same model, key and
 // parameters; the journal is removed once the signed file is in place.

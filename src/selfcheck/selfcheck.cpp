@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "challenge/challenge.h"
 #include "crypto/hmac.h"
 #include "llama.h"
+#include "util/json.h"
 
 namespace pot::selfcheck {
 
@@ -30,6 +32,10 @@ Status FoldMaxAbsDelta(const int32_t* ids, const double* logp, size_t k, const f
   if (!std::isfinite(z)) return Status::Internal("non-finite or missing logits from llama.cpp");
   for (size_t j = 0; j < k; ++j) *max = std::max(*max, std::abs(logp[j] - (second[ids[j]] - z)));
   return Status::OK();
+}
+
+double ExactMatchRate(const Summary& s) {
+  return s.prompts ? static_cast<double>(s.matches) / static_cast<double>(s.prompts) : 0.0;
 }
 
 }  // namespace
@@ -99,6 +105,56 @@ std::string HeaderLine(const Options& o, const std::string& model_root, const ch
               {"sampler_top_k", o.sampler_top_k}, {"temperature", o.temperature},
               {"first", context(o.first)},     {"second", context(o.second)}}
       .dump();
+}
+
+Status ParseHeaderLine(const std::string& line, Options* out, std::string* method) {
+  const json j = ParseJson<json>(line);
+  if (!HasValue(j, "format", "pot.selfcheck")) return Status::Corruption("not a pot selfcheck header");
+  if (!HasValue(j, "version", 1)) return Status::Corruption("unsupported selfcheck header version");
+  try {
+    out->prompts = IntegerAt<uint64_t>(j, "prompts");
+    out->tokens = IntegerAt<int>(j, "tokens");
+    out->seed = IntegerAt<uint64_t>(j, "seed");
+    out->topk = IntegerAt<int>(j, "topk");
+    *method = j.at("method").get<std::string>();
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("selfcheck header: ") + e.what());
+  }
+  return Status::OK();
+}
+
+json SummaryJson(const Options& o, const std::string& method, const Summary& s) {
+  return {{"method", method},
+          {"prompts", s.prompts},
+          {"tokens", o.tokens},
+          {"seed", o.seed},
+          {"exact_match_rate", ExactMatchRate(s)},
+          {"matches", s.matches},
+          {"diverged", s.prompts - s.matches},
+          {"first_divergence_min", s.first_divergence_min},
+          {"first_divergence_median", s.FirstDivergenceMedian()},
+          {"max_abs_dlogprob", s.max_abs_dlogprob},
+          {"positions_compared", s.positions},
+          {"records_digest", s.records_digest}};
+}
+
+std::string SummaryText(const Options& o, const std::string& method, const Summary& s) {
+  char buf[512];
+  std::string out;
+  std::snprintf(buf, sizeof buf, "prompts            %llu (%d tokens each, seed %llu, %s)\n",
+                static_cast<unsigned long long>(s.prompts), o.tokens, static_cast<unsigned long long>(o.seed),
+                method.c_str());
+  out += buf;
+  std::snprintf(buf, sizeof buf, "exact match        %llu of %llu (%.4f)\n", static_cast<unsigned long long>(s.matches),
+                static_cast<unsigned long long>(s.prompts), ExactMatchRate(s));
+  out += buf;
+  std::snprintf(buf, sizeof buf, "first divergence   min %lld, median %lld (-1: none)\n",
+                static_cast<long long>(s.first_divergence_min), static_cast<long long>(s.FirstDivergenceMedian()));
+  out += buf;
+  std::snprintf(buf, sizeof buf, "max |d logprob|    %.6g over %llu positions\n", s.max_abs_dlogprob,
+                static_cast<unsigned long long>(s.positions));
+  out += buf;
+  return out + "records digest     " + s.records_digest + "\n";
 }
 
 Status Checker::Open(const Options& options, std::unique_ptr<Checker>* out) {

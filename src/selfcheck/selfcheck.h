@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,13 @@ std::string RecordLine(const PromptResult& r);
 Status ParseRecordLine(const std::string& line, PromptResult* out);
 // The journal header: every parameter and the model's manifest root.
 std::string HeaderLine(const Options& o, const std::string& model_root, const char* method);
+// Reads back from a journal header what a summary names (prompts, tokens, seed, topk; the method),
+// checking its format and version.
+Status ParseHeaderLine(const std::string& line, Options* out, std::string* method);
+
+// The summary pot selfcheck prints: one JSON object (--json), or lines of text.
+nlohmann::ordered_json SummaryJson(const Options& o, const std::string& method, const Summary& s);
+std::string SummaryText(const Options& o, const std::string& method, const Summary& s);
 
 // The prompts: the templates family (docs/formats.md) under the key SHA-256(lp("pot.selfcheck.v1") ||
 // u64le(seed)); prompt i's sampler seed is the first 4 bytes, little-endian, of

@@ -8,6 +8,7 @@
 #include "fuzz_util.h"
 #include "gguf/gguf_builder.h"
 #include "samples.h"
+#include "shard/shard.h"
 
 namespace {
 
@@ -114,6 +115,34 @@ void EndpointResponses(Corpus c) {
         "\"top_logprobs\":[{\"a\":-0.5}]}}]}");
 }
 
+// A selfcheck shard, and both shards of a reference build split in two (so merging one alone is refused,
+// and the whole split of one is reached through the first).
+void Shards(Corpus c) {
+  pot::selfcheck::Options options;
+  options.prompts = 3;
+  std::string selfcheck = pot::shard::HeaderLine(pot::shard::Kind::kSelfcheck, {0, 1}, 3,
+                                                 pot::selfcheck::HeaderLine(options, std::string(64, 'a'), "streaming")) + "\n";
+  for (uint64_t i = 0; i < 3; ++i) {
+    pot::selfcheck::PromptResult r;
+    r.index = i;
+    r.match = i != 1;
+    r.first_divergence = r.match ? -1 : 2;
+    r.compared = 3;
+    selfcheck += pot::selfcheck::RecordLine(r) + "\n";
+  }
+  c.Add(selfcheck);
+  const pot::reference::Header h = pot::fuzz::SampleReferenceHeader(2, 1);
+  for (uint64_t count : {1u, 2u}) {
+    std::string text = pot::shard::HeaderLine(pot::shard::Kind::kReferenceBuild, {0, count}, 2, pot::reference::HeaderJson(h)) + "\n";
+    for (uint64_t i = 0; i < 2 / count; ++i) {
+      std::string record;
+      if (!pot::reference::EncodeChallenge(h, pot::fuzz::SampleReferenceChallenge(h, static_cast<int>(i)), &record).ok()) std::abort();
+      text += pot::reference::JournalLine(i, record) + "\n";
+    }
+    c.Add(text);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,5 +160,6 @@ int main(int argc, char** argv) {
   Keys({dir, "keyfile_fuzz"});
   Journals({dir, "journal_fuzz"});
   EndpointResponses({dir, "endpoint_response_fuzz"});
+  Shards({dir, "shard_fuzz"});
   return 0;
 }
