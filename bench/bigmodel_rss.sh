@@ -7,7 +7,7 @@
 # (the same vocabulary, so the file applies; the verdict is irrelevant here). Each SIZE is MIB@CTX, CTX
 # being the model's llama.context_length, which is the context pot gives llama.cpp (so the KV cache is
 # CTX x n_layer x 2 x n_embd f16 values). The models are deleted at the end unless KEEP=1.
-# usage: bench/bigmodel_rss.sh [N] [MIB@CTX...]   (defaults 3; 4096@512 12288@512 4096@4096)
+# usage: bench/bigmodel_rss.sh [N] [MIB@CTX...]   (defaults 3; 4096@512 12288@512 4096@4096); THREADS, SYNTH_ARGS, KEEP=1
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 n="${1:-3}"
@@ -27,7 +27,8 @@ models=()
 for spec in "${specs[@]}"; do
   mib="${spec%@*}" ctx="${spec#*@}" path="$dir/big-${spec/@/-ctx}.gguf"
   if [[ ! -f "$path" ]]; then
-    "$synth_llama" "$path.part" "$mib" "$vocab" --ctx "$ctx" > "$path.info"
+    # shellcheck disable=SC2086  # SYNTH_ARGS: extra synth_llama options (e.g. "--embd 512 --ff 1024 --heads 8")
+    "$synth_llama" "$path.part" "$mib" "$vocab" --ctx "$ctx" ${SYNTH_ARGS:-} > "$path.info"
     mv -f "$path.part" "$path"
   fi
   models+=("$path")
@@ -77,10 +78,8 @@ def measure(name, cmd):
 
 def info(path):
     text = open(path + ".info").read()
-    m = re.search(r"(\d+) layers, n_embd (\d+), n_ff (\d+), n_vocab (\d+), \d+ tensors, (\d+) bytes", text)
-    layers, embd, ff, vocab, size = map(int, m.groups())
-    j = json.loads(subprocess.run([pot, "info", path, "--json"], capture_output=True, text=True, check=True).stdout)
-    ctx = j.get("context_length") or j.get("hparams", {}).get("context_length")
+    m = re.search(r"(\d+) layers, n_embd (\d+), n_ff (\d+), n_vocab (\d+), context (\d+), \d+ tensors, (\d+) bytes", text)
+    layers, embd, ff, vocab, ctx, size = map(int, m.groups())
     return {"layers": layers, "n_embd": embd, "n_vocab": vocab, "bytes": size, "ctx": ctx}
 
 rows = []
@@ -96,13 +95,12 @@ for i, m in enumerate(models):
     rows.append(dict(run=f"pot verify --reference --cand {os.path.basename(m)}", model=os.path.basename(m), **info(m),
                      n_used=res["n_used"], positions=res.get("positions_scored"), **r))
 for row in rows:
-    ctx = row["ctx"] if isinstance(row["ctx"], int) else None
-    row["kv_cache_mib"] = ctx * row["layers"] * 2 * row["n_embd"] * 2 / 2**20 if ctx else None
+    row["kv_cache_mib"] = row["ctx"] * row["layers"] * 2 * row["n_embd"] * 2 / 2**20
 
 print(f"| run | model GiB | layers | context | KV cache MiB (computed) | peak RssAnon MiB | peak RssFile MiB | max RSS MiB (time -v) | seconds |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for row in rows:
-    kv = f"{row['kv_cache_mib']:.0f}" if row["kv_cache_mib"] else "?"
+    kv = f"{row['kv_cache_mib']:.0f}"
     print(f"| {row['run']} | {row['bytes'] / 2**30:.2f} | {row['layers']} | {row['ctx']} | {kv} | {row['peak_rss_anon_mib']:.0f} | "
           f"{row['peak_rss_file_mib']:.0f} | {row['time_max_rss_mib']:.0f} | {row['seconds']:.1f} |")
 print(json.dumps(rows))

@@ -182,9 +182,10 @@ int main(int argc, char** argv) {
   }
   if (st.ok()) st = file->Close();
   if (!st.ok()) return Fail(st.message());
-  std::printf("%s: llama, %llu layers, n_embd %llu, n_ff %llu, n_vocab %lld, %zu tensors, %llu bytes\n", out.c_str(),
+  std::printf("%s: llama, %llu layers, n_embd %llu, n_ff %llu, n_vocab %lld, context %llu, %zu tensors, %llu bytes\n",
+              out.c_str(),
               static_cast<unsigned long long>(n_layer), static_cast<unsigned long long>(n_embd),
-              static_cast<unsigned long long>(n_ff), static_cast<long long>(n_vocab), tensors.size(),
+              static_cast<unsigned long long>(n_ff), static_cast<long long>(n_vocab), static_cast<unsigned long long>(n_ctx), tensors.size(),
               static_cast<unsigned long long>(header.size() + written));
   return 0;
 }
