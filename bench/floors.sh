@@ -43,13 +43,17 @@ undecidable=(--key "$dir/k.key" --n-max "$n" --alpha 1e-12 --beta 1e-12 --quiet)
 "$pot" challenge list --key "$dir/k.key" -n "$n" | cut -f3 | tr '\n' ' ' > "$dir/text.txt"
 ppl_common=(-f "$dir/text.txt" -c 128 -b 128 --kl-divergence-base "$dir/base.kld")
 "$llama/build/bin/llama-perplexity" -m "$base" "${ppl_common[@]}" -t "$threads" \
-  >/dev/null 2>"$dir/ppl-base.log" || { cat "$dir/ppl-base.log" >&2; exit 1; }
+  >"$dir/ppl-base.log" 2>&1 || { cat "$dir/ppl-base.log" >&2; exit 1; }
 # ppl NAME BINARY MODEL ARGS...: llama-perplexity --kl-divergence against the baseline logits.
 ppl() {
   local name="$1" bin="$2" model="$3"
   shift 3
-  "$bin" -m "$model" "${ppl_common[@]}" --kl-divergence "$@" >/dev/null 2>"$dir/ppl-$name.log" ||
-    { cat "$dir/ppl-$name.log" >&2; echo "bench: llama-perplexity ($name) failed" >&2; exit 1; }
+  # llama.cpp's logger writes from its own thread and now and then loses the summary at exit: run again.
+  for _ in 1 2 3; do
+    "$bin" -m "$model" "${ppl_common[@]}" --kl-divergence "$@" >"$dir/ppl-$name.log" 2>&1 ||
+      { cat "$dir/ppl-$name.log" >&2; echo "bench: llama-perplexity ($name) failed" >&2; exit 1; }
+    grep -aq "Same top p:" "$dir/ppl-$name.log" && break
+  done
   echo "$dir/ppl-$name.log"
 }
 row() { printf '%s\t%s\t%s\t%s\n' "$@" >> "$rows"; }
@@ -134,6 +138,8 @@ def ppl(log):
     if log == "-":
         return None
     text = open(log, encoding="utf-8", errors="replace").read()
+    if "Same top p:" not in text:
+        sys.exit(f"bench: {log} has no summary")
     kld = re.search(r"Mean\s+KLD:\s+(\S+)", text)
     top = re.search(r"Same top p:\s+(\S+)\s*±", text)
     return {"mean_kld": float(kld.group(1)) if kld else None, "same_top_p_percent": float(top.group(1)) if top else None}
@@ -164,7 +170,8 @@ print("| pair (same weights unless quantized) | mean TV | max TV | top-1 agreeme
 print("| --- | --- | --- | --- | --- | --- | --- |")
 for r in out:
     p = r["llama_perplexity"] or {}
-    kld = g(p["mean_kld"]) if p.get("mean_kld") is not None else ""
+    # llama-perplexity prints KLD with 6 decimals: 0.000000 is below 5e-7.
+    kld = "" if p.get("mean_kld") is None else "< 5e-7" if abs(p["mean_kld"]) < 5e-7 else g(p["mean_kld"])
     top = f"{p['same_top_p_percent']:.2f}%" if p.get("same_top_p_percent") is not None else ""
     if "mean_tv" in r:
         cells = [g(r["mean_tv"]), g(r["max_tv"]), f"{r['top1_agreement']:.4f}", g(r["mean_abs_dnll"])]
