@@ -152,7 +152,8 @@ Status LoadModel(const std::string& path, const LoadOptions& options, ModelPtr* 
 
 Status NewContext(llama_model* model, const ContextOptions& options, ContextPtr* out) {
   llama_context_params params = llama_context_default_params();
-  params.n_ctx = options.n_ctx;
+  params.n_ctx = options.n_ctx > 0 ? options.n_ctx
+                                   : std::min(static_cast<uint32_t>(std::max(llama_model_n_ctx_train(model), 1)), kDefaultContext);
   params.n_batch = options.n_batch;
   params.n_ubatch = options.n_ubatch;
   params.n_threads = params.n_threads_batch = options.n_threads > 0 ? options.n_threads : DefaultThreads();

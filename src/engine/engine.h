@@ -48,8 +48,14 @@ struct LoadOptions {
 };
 Status LoadModel(const std::string& path, const LoadOptions& options, ModelPtr* out);
 
+// The context a ContextOptions of n_ctx 0 gets when the model was trained on a longer one: every pot
+// sequence (a challenge and its continuation, a selfcheck generation) fits, and the KV cache, allocated
+// for the whole context up front, stays at a few hundred MB where a 128k training context would cost tens
+// of GB (docs/verify.md, "Memory on big models").
+constexpr uint32_t kDefaultContext = 4096;
+
 struct ContextOptions {
-  uint32_t n_ctx = 0;     // 0: the model's training context
+  uint32_t n_ctx = 0;     // 0: the model's training context, at most kDefaultContext
   uint32_t n_batch = 512;
   uint32_t n_ubatch = 512;
   int n_threads = 0;      // 0: every core
