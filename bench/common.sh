@@ -41,3 +41,25 @@ best_of() {
   done
   printf -v "$__out" '%s' "$best"
 }
+
+# serve MODEL.gguf: starts a real llama-server on that model on a free loopback port (one thread, one slot) and
+# sets url; stop_server ends it (scripts trap it on EXIT).
+llama_bin="${POT_LLAMA_DIR:-$HOME/.cache/pot/llama-3.22.1}/build/bin"
+spid=""
+serve() {
+  local port
+  [[ -x "$llama_bin/llama-server" ]] || { echo "bench: $llama_bin/llama-server missing; run scripts/deps.sh first" >&2; exit 2; }
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  "$llama_bin/llama-server" -m "$1" -t 1 -c 2048 -np 1 --host 127.0.0.1 --port "$port" --no-webui --no-warmup \
+    >"$work/llama-server.log" 2>&1 &
+  spid=$!
+  url="http://127.0.0.1:$port"
+  for _ in $(seq 1 600); do curl -sf "$url/health" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "bench: llama-server did not start for $1" >&2; tail -5 "$work/llama-server.log" >&2; exit 1
+}
+stop_server() {
+  [[ -n "$spid" ]] || return 0
+  kill "$spid" 2>/dev/null || true
+  wait "$spid" 2>/dev/null || true
+  spid=""
+}

@@ -13,27 +13,14 @@ shift $(($# > 0 ? 1 : 0))
 members=("$@")
 [[ ${#members[@]} -gt 0 ]] || members=(base base-q8_0 base-q4_0 finetune sibling distilled)
 family="${POT_TESTBED_DIR:-$HOME/.cache/pot/testbed-seed1}"
-server="${POT_LLAMA_DIR:-$HOME/.cache/pot/llama-3.22.1}/build/bin/llama-server"
 [[ -f "$family/base.gguf" ]] || { echo "bench: $family missing; run scripts/demo.sh first" >&2; exit 2; }
-[[ -x "$server" ]] || { echo "bench: $server missing; run scripts/deps.sh first" >&2; exit 2; }
 
-spid=""
-trap '[[ -n "$spid" ]] && kill "$spid" 2>/dev/null; true' EXIT
-serve() {  # serve MEMBER: starts llama-server on a free port, sets url
-  local port
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  "$server" -m "$family/$1.gguf" -t 1 -c 2048 -np 1 --host 127.0.0.1 --port "$port" --no-webui --no-warmup \
-    >"$work/llama-server.log" 2>&1 &
-  spid=$!
-  url="http://127.0.0.1:$port"
-  for _ in $(seq 1 600); do curl -sf "$url/health" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "bench: llama-server did not start for $1" >&2; tail -5 "$work/llama-server.log" >&2; exit 1
-}
+trap stop_server EXIT
 
 printf '| served (reference: base) | score | decisions | median challenges | median tokens | median seconds |\n|---|---|---|---|---|---|\n'
 calibration=()
 for m in "${members[@]}"; do
-  serve "$m"
+  serve "$family/$m.gguf"
   for score in ${SCORES:-replay greedy logprobs text}; do
     : >"$work/endpoint-results.jsonl"
     for ((k = 0; k < keys; k++)); do
@@ -70,7 +57,7 @@ print(f"| {m} | {score} | {len(xs)} | {sum(xs) / max(1, len(xs)):.4f} |")
 PY
 )")
   done
-  kill "$spid"; wait "$spid" 2>/dev/null || true; spid=""
+  stop_server
 done
 printf '\ncalibration: mean per-token score\n\n| served | score | tokens | mean |\n|---|---|---|---|\n'
 printf '%s\n' "${calibration[@]}"

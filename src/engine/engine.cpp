@@ -1,7 +1,11 @@
 #include "engine/engine.h"
 
+#include <sched.h>
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -121,8 +125,51 @@ void Init(bool verbose) {
 void ModelDeleter::operator()(llama_model* m) const { llama_model_free(m); }
 void ContextDeleter::operator()(llama_context* c) const { llama_free(c); }
 
+namespace {
+
+int UsableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const int n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+                                                             : static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(n, 1, kMaxThreads);
+}
+
+double ThreadCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+}  // namespace
+
+int FreeCpus() {
+  const int cpus = UsableCpus();
+  if (cpus == 1) return 1;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(kThreadProbeMillis);
+  std::vector<double> got(static_cast<size_t>(cpus));
+  std::vector<std::thread> spinners;
+  spinners.reserve(got.size());
+  for (double& g : got) {
+    spinners.emplace_back([&g, end] {
+      const double start = ThreadCpuSeconds();
+      while (std::chrono::steady_clock::now() < end) {
+      }
+      g = ThreadCpuSeconds() - start;
+    });
+  }
+  for (auto& t : spinners) t.join();
+  double sum = 0;
+  for (double g : got) sum += g;
+  // Each spinner ran for at most the window, so sum / window is how many CPUs' worth of time they got together;
+  // 0.3 of one is scheduler noise (a kernel thread, a short-lived process), not a busy neighbour.
+  const int free = static_cast<int>(sum / (kThreadProbeMillis * 1e-3) + 0.3);
+  return std::clamp(free, 1, cpus);
+}
+
 int DefaultThreads() {
-  return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, static_cast<unsigned>(kMaxThreads)));
+  static const int threads = FreeCpus();
+  return threads;
 }
 
 Status LoadModel(const std::string& path, const LoadOptions& options, ModelPtr* out) {

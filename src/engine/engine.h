@@ -153,7 +153,15 @@ class Sampler {
   llama_sampler* chain_;
 };
 
-// Every core, at most kMaxThreads.
+// The threads a context gets when none are asked for: the CPUs this process may run on (its affinity mask, at
+// most kMaxThreads) that other processes leave free, probed once per process. llama.cpp's threads meet at a
+// barrier after every operation and spin there, so a thread whose peer the scheduler has parked burns its slice
+// waiting: beside another busy llama.cpp process on two cores, two threads ran up to 10x slower than one
+// (bench/threads.sh, docs/verify.md "Threads"). The probe runs one spinning thread per usable CPU for
+// kThreadProbeMillis and counts the CPU time they got; the free CPUs are that sum, rounded, at least one.
+constexpr int kThreadProbeMillis = 30;
 int DefaultThreads();
+// The probe alone, uncached: for bench/threads.sh and tests.
+int FreeCpus();
 
 }  // namespace pot::engine
