@@ -1,5 +1,6 @@
 #include "cli/diff_methods.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -33,12 +34,16 @@ struct Challenges {
   std::vector<std::string> prompts;
 };
 
-// The first n challenges of --key KEYFILE (n at most its committed N_MAX), or of a fresh key committed to n.
-Status DeriveChallenges(const Args& args, uint64_t n, Challenges* out) {
+// The first n challenges of --key KEYFILE, or of a fresh key committed to n. With a key, n defaults to at
+// most its committed N_MAX and may not exceed it.
+Status DeriveChallenges(const Args& args, uint64_t default_n, Challenges* out) {
   Env* env = Env::Default();
+  uint64_t n = 0;
+  POT_RETURN_IF_ERROR(args.GetU64("prompts", default_n, &n));
   if (n == 0 || n > kMaxPrompts) return Status::InvalidArgument("--prompts is 1 to " + std::to_string(kMaxPrompts));
   out->fresh = !args.Has("key");
   POT_RETURN_IF_ERROR(ReadOrMakeKey(args, env, n, &out->key));
+  if (!args.Has("prompts")) n = std::min(n, out->key.n_max);
   if (n > out->key.n_max) {
     return Status::InvalidArgument("--prompts " + std::to_string(n) + " exceeds the " + std::to_string(out->key.n_max) +
                                    " challenges the key commits to");
@@ -187,12 +192,10 @@ int RunDiffMethod(const Args& args) {
   if (pos.size() != 2) return ReportError(Status::InvalidArgument("diff needs A.gguf B.gguf"));
   if (!grads && args.Has("one-pass")) return ReportError(Status::InvalidArgument("--one-pass is for --gradients"));
   if (grads && args.Has("threshold")) return ReportError(Status::InvalidArgument("--threshold is for --activations"));
-  uint64_t n = 0;
   int threads = 0;
-  Status s = args.GetU64("prompts", grads ? kGradientPrompts : kActivationPrompts, &n);
-  if (s.ok()) s = args.GetThreads("threads", 0, &threads);
+  Status s = args.GetThreads("threads", 0, &threads);
   Challenges c;
-  if (s.ok()) s = DeriveChallenges(args, n, &c);
+  if (s.ok()) s = DeriveChallenges(args, grads ? kGradientPrompts : kActivationPrompts, &c);
   if (!s.ok()) return ReportError(s);
   engine::Init(args.Has("verbose"));
   return grads ? RunGradients(args, pos[0], pos[1], c, threads) : RunActivations(args, pos[0], pos[1], c, threads);
