@@ -132,6 +132,8 @@ TEST(Activations, FinetuneAndQuantizedCopiesDiffer) {
     EXPECT_GT(fl, ql) << "the fine-tune moves further than rounding, layer " << l;
   }
   EXPECT_FALSE(q["identical"].get<bool>());
+  // forge's fine-tune trains every layer (docs/methods.md), so it moves from the first layer on.
+  EXPECT_EQ(f["first_divergent_layer"].get<int>(), 0);
 }
 
 TEST(Activations, StructurallyDifferentPairsAreNotComparable) {
