@@ -11,7 +11,7 @@ namespace pot::cli {
 namespace {
 
 int RunDiff(const Args& args) {
-  if (args.Has("activations") || args.Has("gradients")) return RunDiffMethod(args);
+  if (WantsDiffMethod(args)) return RunDiffMethod(args);
   const auto& pos = args.positionals();
   if (pos.size() != 2) return ReportError(Status::InvalidArgument("diff needs A.gguf B.gguf"));
   ProgressBar bar("comparing", args.Has("quiet"));

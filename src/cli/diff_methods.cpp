@@ -183,11 +183,18 @@ std::vector<OptionSpec> DiffMethodOptions() {
           {"verbose", false, "show llama.cpp's log"}};
 }
 
+bool WantsDiffMethod(const Args& args) {
+  for (const auto& o : DiffMethodOptions()) {
+    if (args.Has(o.name)) return true;
+  }
+  return false;
+}
+
 int RunDiffMethod(const Args& args) {
   const auto& pos = args.positionals();
   const bool grads = args.Has("gradients");
   if (grads == args.Has("activations")) {
-    return ReportError(Status::InvalidArgument("give one of --activations and --gradients"));
+    return ReportError(Status::InvalidArgument("give one of --activations and --gradients (their options need one)"));
   }
   if (pos.size() != 2) return ReportError(Status::InvalidArgument("diff needs A.gguf B.gguf"));
   if (!grads && args.Has("one-pass")) return ReportError(Status::InvalidArgument("--one-pass is for --gradients"));

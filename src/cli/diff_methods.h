@@ -1,6 +1,7 @@
 // cli/diff_methods: pot diff --activations and --gradients, the two comparisons that run both models on
 // committed challenges (src/activations, src/gradients). cmd_diff.cpp dispatches to RunDiffMethod when
-// either flag is given; the options below are added to diff's CommandSpec.
+// any of their options is given (so that one without --activations or --gradients is an error, not
+// ignored); the options below are added to diff's CommandSpec.
 #pragma once
 
 #include <vector>
@@ -10,6 +11,7 @@
 namespace pot::cli {
 
 std::vector<OptionSpec> DiffMethodOptions();
+bool WantsDiffMethod(const Args& args);
 int RunDiffMethod(const Args& args);
 
 }  // namespace pot::cli

@@ -222,7 +222,9 @@ Status Compare(Env* env, const std::string& path_a, const std::string& path_b, c
   if (!spill->AtEnd()) return Status::Unsupported(path_b + " has gradients for fewer tensors than " + path_a);
   for (auto& row : result->tensors) {
     if (!row.has_gradient && row.why_none.empty()) {
-      row.why_none = "llama.cpp's backward graph never reaches it (no node computes its gradient, so it stays zero)";
+      row.why_none = kGradPrefix.size() + row.name.size() >= GGML_MAX_NAME
+                         ? "its gradient's node name is cut by ggml's " + std::to_string(GGML_MAX_NAME) + "-byte limit, so pot cannot find it"
+                         : "llama.cpp's backward graph never reaches it (no node computes its gradient, so it stays zero)";
     }
   }
   return Status::OK();

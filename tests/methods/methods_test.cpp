@@ -152,6 +152,7 @@ TEST(Activations, TruncatedModelIsRefusedInOneLine) {
 
 TEST(Activations, UsageErrors) {
   ExpectRefused(RunPot("diff --activations --gradients a b"), 2, "one of");
+  ExpectRefused(RunPot("diff " + Member("base") + " " + Member("base") + " --prompts 3"), 2, "one of");
   ExpectRefused(RunPot("diff --activations " + Member("base") + " " + Member("base") + " --prompts 0"), 2, "--prompts");
   ExpectRefused(RunPot("diff --gradients " + Member("base") + " " + Member("base") + " --threshold 0.1"), 2, "--threshold");
 }
