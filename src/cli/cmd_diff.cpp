@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/diff_methods.h"
 #include "cli/progress.h"
 #include "diff/diff.h"
 #include "text/text.h"
@@ -10,6 +11,7 @@ namespace pot::cli {
 namespace {
 
 int RunDiff(const Args& args) {
+  if (WantsDiffMethod(args)) return RunDiffMethod(args);
   const auto& pos = args.positionals();
   if (pos.size() != 2) return ReportError(Status::InvalidArgument("diff needs A.gguf B.gguf"));
   ProgressBar bar("comparing", args.Has("quiet"));
@@ -53,11 +55,14 @@ int RunDiff(const Args& args) {
 }  // namespace
 
 CommandSpec DiffCommand() {
+  std::vector<OptionSpec> options = {{"json", false, "print one JSON object"}, {"quiet", false, "no progress bar"}};
+  for (auto& o : DiffMethodOptions()) options.push_back(std::move(o));
   return {"diff",
           "compare two models' weights tensor by tensor, streaming (max |delta|, relative L2, cosine)",
-          "A.gguf B.gguf [--json]",
-          {{"json", false, "print one JSON object"}, {"quiet", false, "no progress bar"}},
-          RunDiff};
+          "A.gguf B.gguf [--json]\n"
+          "       pot diff --activations A.gguf B.gguf [--prompts N] [--key KEYFILE] [--threads T] [--threshold X] [--json]\n"
+          "       pot diff --gradients A.gguf B.gguf [--prompts N] [--key KEYFILE] [--threads T] [--one-pass] [--json]",
+          options, RunDiff};
 }
 
 }  // namespace pot::cli

@@ -8,6 +8,7 @@
 
 #include "ggml.h"
 #include "gguf/gguf.h"
+#include "pairwise/pairwise.h"
 
 namespace pot::diff {
 namespace {
@@ -78,7 +79,8 @@ class Comparer {
     const uint64_t block = std::lcm(static_cast<uint64_t>(ggml_blck_size(static_cast<ggml_type>(ta.type))),
                                     static_cast<uint64_t>(ggml_blck_size(static_cast<ggml_type>(tb.type))));
     const uint64_t step = std::max<uint64_t>(block, o_.chunk_elements / block * block);
-    double diff2 = 0, a2 = 0, b2 = 0, ab = 0, max_abs = 0;
+    pairwise::Moments m;
+    double max_abs = 0;
     for (uint64_t e = 0; e < ta.n_elements; e += step) {
       const uint64_t n = std::min(step, ta.n_elements - e);
       POT_RETURN_IF_ERROR(ReadExact(a_, ta.file_offset + BytesFor(ta.type, e), BytesFor(ta.type, n), &raw_a_));
@@ -87,18 +89,14 @@ class Comparer {
       f_b_.resize(n);
       POT_RETURN_IF_ERROR(ToFloat(ta.type, raw_a_.data(), f_a_.data(), static_cast<int64_t>(n)));
       POT_RETURN_IF_ERROR(ToFloat(tb.type, raw_b_.data(), f_b_.data(), static_cast<int64_t>(n)));
+      m.Add(f_a_.data(), f_b_.data(), n);
       for (uint64_t i = 0; i < n; ++i) {
-        const double x = f_a_[i], y = f_b_[i], delta = x - y;
-        diff2 += delta * delta;
-        a2 += x * x;
-        b2 += y * y;
-        ab += x * y;
-        max_abs = std::max(max_abs, std::fabs(delta));
+        max_abs = std::max(max_abs, std::fabs(static_cast<double>(f_a_[i]) - static_cast<double>(f_b_[i])));
       }
     }
     d->max_abs = max_abs;
-    d->rel_l2 = a2 > 0 ? std::sqrt(diff2 / a2) : (diff2 > 0 ? INFINITY : 0);
-    d->cosine = (a2 > 0 && b2 > 0) ? ab / std::sqrt(a2 * b2) : (a2 == b2 ? 1.0 : 0.0);
+    d->rel_l2 = m.RelL2();
+    d->cosine = m.Cosine();
     return Status::OK();
   }
 

@@ -207,6 +207,8 @@ Status NewContext(llama_model* model, const ContextOptions& options, ContextPtr*
   params.flash_attn_type = options.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   params.no_perf = true;
   if (options.f32_kv) params.type_k = params.type_v = GGML_TYPE_F32;
+  params.cb_eval = options.cb_eval;
+  params.cb_eval_user_data = options.cb_eval_user_data;
   llama_context* ctx = nullptr;
   {
     Computing computing;

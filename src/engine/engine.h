@@ -16,6 +16,7 @@ struct llama_model;
 struct llama_context;
 struct llama_vocab;
 struct llama_sampler;
+struct ggml_tensor;
 
 namespace pot::engine {
 
@@ -61,6 +62,10 @@ struct ContextOptions {
   int n_threads = 0;      // 0: every core
   bool f32_kv = false;    // training needs F32 K/V caches
   bool flash_attn = false;
+  // llama.cpp's graph evaluation callback (llama_context_params.cb_eval): asked about every tensor the
+  // graph computes, and handed those it asked for once computed (src/activations, src/gradients).
+  bool (*cb_eval)(ggml_tensor* t, bool ask, void* user_data) = nullptr;
+  void* cb_eval_user_data = nullptr;
 };
 Status NewContext(llama_model* model, const ContextOptions& options, ContextPtr* out);
 
