@@ -184,7 +184,8 @@ Status CheckModel(Env* env, const ModelStatement& signed_statement, const std::s
       digest = ToHex(d);
     }
     if (digest != r.sha256) {
-      return Status::Corruption("'" + r.name + "' has SHA-256 " + digest + ", the signature says " + r.sha256);
+      const std::string shown = r.name == "." ? model_path : r.name;
+      return Status::Corruption("'" + shown + "' has SHA-256 " + digest + ", the signature says " + r.sha256);
     }
   }
   for (const auto& [name, digest] : model_files) {
