@@ -82,21 +82,21 @@ int VerifyModelSignature(const Args& args) {
     verdict = sigstore::CheckModel(env, signed_statement, pos[0], actual);
   }
   if (!verdict.ok() && verdict.code() != Status::Code::kCorruption) return ReportError(verdict);
-  const bool failed = !verdict.ok();
-  s = verdict;
+  const std::string hint = sigstore::KeyHint(key.pem);
   if (args.Has("json")) {
-    json j = {{"verified", s.ok()}, {"signature", sig_path}, {"key_hint", sigstore::KeyHint(key.pem)}};
-    if (failed) j["reason"] = s.message();
-    if (s.ok()) j["resources"] = signed_statement.resources.size();
+    json j = {{"verified", verdict.ok()}, {"signature", sig_path}, {"key_hint", hint}};
+    if (verdict.ok()) j["resources"] = signed_statement.resources.size();
+    if (!verdict.ok()) j["reason"] = verdict.message();
     PrintJson(j);
-  } else if (failed) {
-    std::printf("%s: SIGNATURE FAILED: %s\n", text::EscapeForTerminal(pos[0]).c_str(), text::EscapeForTerminal(s.message()).c_str());
+  } else if (!verdict.ok()) {
+    std::printf("%s: SIGNATURE FAILED: %s\n", text::EscapeForTerminal(pos[0]).c_str(),
+                text::EscapeForTerminal(verdict.message()).c_str());
   } else {
+    const size_t n = signed_statement.resources.size();
     std::printf("%s: SIGNATURE OK (OpenSSF Model Signing v1.0, %zu file%s, ecdsa-p256 key %s)\n",
-                text::EscapeForTerminal(pos[0]).c_str(), signed_statement.resources.size(),
-                signed_statement.resources.size() == 1 ? "" : "s", sigstore::KeyHint(key.pem).c_str());
+                text::EscapeForTerminal(pos[0]).c_str(), n, n == 1 ? "" : "s", hint.c_str());
   }
-  return s.ok() ? kExitOk : kExitNegative;
+  return verdict.ok() ? kExitOk : kExitNegative;
 }
 
 // Where --sign writes without -o: MODEL.sig beside the model (NAME.gguf -> NAME.sig).

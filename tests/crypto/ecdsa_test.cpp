@@ -56,7 +56,7 @@ TEST(Ecdsa, KeyFilesRoundTripAndKindsAreKeptApart) {
   ASSERT_TRUE(Sign(ed, "m", &sig).ok());
   EXPECT_TRUE(VerifyWithPublicKey(pub, "m", sig).ok());
   EXPECT_FALSE(VerifyWithPublicKey(pub, "n", sig).ok());
-  // Neither kind: a P-384 key, and text that is no key at all.
+  // Text that is no key, a public key where the private one belongs, a missing file.
   EXPECT_EQ(ParsePublicKeyPem("not a key", "x", &pub).code(), Status::Code::kCorruption);
   EXPECT_EQ(ReadEcdsaKey(Env::Default(), dir.File("ec.pub"), &read).code(), Status::Code::kCorruption);
   EXPECT_EQ(ReadAnyPublicKey(Env::Default(), dir.File("missing.pub"), &pub).code(), Status::Code::kNotFound);

@@ -30,7 +30,7 @@ TEST(OmsStatement, IsThePublishedV1PayloadAndRoundTrips) {
   ASSERT_EQ(j["subject"].size(), 1u);
   EXPECT_EQ(j["subject"][0]["name"], "model");
   // The subject digest: SHA-256 over the raw resource digests, in name order (signing.py, Payload).
-  EXPECT_EQ(j["subject"][0]["digest"]["sha256"], ToHex(Sha256Of(AsBytes(Sha256Of("one")) + std::string(AsBytes(Sha256Of("two"))))));
+  EXPECT_EQ(j["subject"][0]["digest"]["sha256"], ToHex(Sha256Of(std::string(AsBytes(Sha256Of("one"))) + std::string(AsBytes(Sha256Of("two"))))));
   EXPECT_EQ(j["predicate"]["serialization"],
             json::parse(R"({"method":"files","hash_type":"sha256","allow_symlinks":false,"ignore_paths":["model.sig"]})"));
   EXPECT_EQ(j["predicate"]["resources"][1],
