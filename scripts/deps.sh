@@ -18,7 +18,7 @@ log() { printf '[deps] %s\n' "$*" >&2; }
 
 install_packages() {
   local pkgs=(build-essential cmake ninja-build git pkg-config libssl-dev libcurl4-openssl-dev libgtest-dev googletest
-              fortunes-min fortunes nlohmann-json3-dev npm python3 time clang libclang-rt-14-dev libomp-dev
+              fortunes-min fortunes nlohmann-json3-dev npm python3 python3-cryptography time clang libclang-rt-14-dev libomp-dev
               chromium fonts-dejavu-core)
   local missing=()
   for p in "${pkgs[@]}"; do
@@ -94,7 +94,25 @@ build_llama_tools() {
   printf '%s' "$want" > "$stamp"
 }
 
+# The npm packages the interop tests run (tests/interop: @sigstore/verify), pinned with their sha512
+# integrity by the committed package-lock.json. npm ci installs them once per lockfile into
+# $POT_CACHE/npm-interop/HASH (the first 16 hex digits of the lockfile's SHA-256, which tests/CMakeLists.txt
+# computes the same way); later setups and CI runs, offline ones too, reuse that directory.
+install_npm_interop() {
+  local root; root=$(cd "$(dirname "$0")/.." && pwd)
+  local lock=$root/tests/interop/package-lock.json
+  local dir; dir=$POT_CACHE/npm-interop/$(sha256sum "$lock" | cut -c1-16)
+  if [ -f "$dir/.pot-installed" ]; then log "interop npm packages cached in $dir"; return; fi
+  log "installing the interop npm packages into $dir (npm ci, pinned by tests/interop/package-lock.json)"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cp "$root/tests/interop/package.json" "$lock" "$dir/"
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --silent)
+  touch "$dir/.pot-installed"
+}
+
 install_packages
+install_npm_interop
 fetch_llama_source
 build_llama_tools
 log "ready: llama.cpp $LLAMA_COMMIT in $LLAMA_DIR"

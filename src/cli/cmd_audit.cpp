@@ -5,9 +5,11 @@
 #include "cli/cli.h"
 #include "cli/placement_options.h"
 #include "cli/output.h"
+#include "crypto/ecdsa.h"
 #include "crypto/ed25519.h"
 #include "engine/engine.h"
 #include "report/report.h"
+#include "sigstore/bundle.h"
 #include "text/text.h"
 
 namespace pot::cli {
@@ -18,16 +20,30 @@ using json = nlohmann::ordered_json;
 int RunKeygen(const Args& args) {
   auto out = args.Get("o");
   if (!out || !args.positionals().empty()) return ReportError(Status::InvalidArgument("keygen needs -o KEYFILE"));
+  const std::string type = args.Get("type").value_or("ed25519");
+  if (type != "ed25519" && type != "ecdsa-p256") {
+    return ReportError(Status::InvalidArgument("--type is ed25519 or ecdsa-p256, not '" + type + "'"));
+  }
   Env* env = Env::Default();
-  SigningKey key;
+  // Ed25519 signs evidence bundles and reference files; ECDSA P-256 signs models (pot hash --sign), the key
+  // type the OpenSSF Model Signing verifier accepts.
+  std::string private_pem, public_pem, id;
   const std::string pub = *out + ".pub";
   Status s = CheckOutputPath(env, *out, {}, args.Has("force"));
   if (s.ok()) s = CheckOutputPath(env, pub, {}, args.Has("force"));
-  if (s.ok()) s = GenerateSigningKey(&key);
-  if (s.ok()) s = WriteFileAtomically(env, *out, key.private_pem, OutputWrite(args, 0600));
-  if (s.ok()) s = WriteFileAtomically(env, pub, PublicKeyPem(key.public_raw), OutputWrite(args));
+  if (s.ok() && type == "ed25519") {
+    SigningKey key;
+    s = GenerateSigningKey(&key);
+    private_pem = key.private_pem, public_pem = PublicKeyPem(key.public_raw), id = "key id " + KeyId(key.public_raw);
+  } else if (s.ok()) {
+    EcdsaKey key;
+    s = GenerateEcdsaKey(&key);
+    private_pem = key.private_pem, public_pem = key.public_pem, id = "key hint " + sigstore::KeyHint(key.public_pem);
+  }
+  if (s.ok()) s = WriteFileAtomically(env, *out, private_pem, OutputWrite(args, 0600));
+  if (s.ok()) s = WriteFileAtomically(env, pub, public_pem, OutputWrite(args));
   if (!s.ok()) return ReportError(s);
-  std::printf("key id %s\n", KeyId(key.public_raw).c_str());
+  std::printf("%s\n", id.c_str());
   std::fprintf(stderr, "private key %s (mode 0600), public key %s: give auditors the .pub\n", out->c_str(), pub.c_str());
   return kExitOk;
 }
@@ -142,8 +158,14 @@ CommandSpec ReportCommand() {
 }
 
 CommandSpec KeygenCommand() {
-  return {"keygen", "make an Ed25519 signing key for evidence bundles (KEYFILE, mode 0600, and KEYFILE.pub)",
-          "-o KEYFILE [--force]", {{"o", true, "where to write the private key", 'o'}, ForceOption()}, RunKeygen};
+  return {"keygen",
+          "make a signing key (KEYFILE, mode 0600, and KEYFILE.pub): Ed25519 for evidence bundles, ECDSA P-256 for "
+          "model signatures",
+          "-o KEYFILE [--type ed25519|ecdsa-p256] [--force]",
+          {{"o", true, "where to write the private key", 'o'},
+           {"type", true, "ed25519 (default: bundles, reference files) or ecdsa-p256 (pot hash --sign)"},
+           ForceOption()},
+          RunKeygen};
 }
 
 CommandSpec AuditCommand() {

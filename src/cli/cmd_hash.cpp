@@ -5,9 +5,13 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "cli/progress.h"
+#include "crypto/ecdsa.h"
+#include "crypto/ed25519.h"
 #include "crypto/hmac.h"
 #include "manifest/manifest.h"
 #include "merkle/merkle.h"
+#include "sigstore/bundle.h"
+#include "sigstore/oms.h"
 #include "text/text.h"
 
 namespace pot::cli {
@@ -51,13 +55,74 @@ int Check(const Args& args) {
   return match ? kExitOk : kExitNegative;
 }
 
+// pot hash --verify-signature SIG --trust KEY.pub MODEL: an OpenSSF Model Signing signature checked
+// (sigstore/oms.h). A bundle that does not verify, or a model that is not the signed one, is FAILED (exit 1).
+int VerifyModelSignature(const Args& args) {
+  const auto& pos = args.positionals();
+  const auto trust = args.Get("trust");
+  if (pos.size() != 1 || !trust) {
+    return ReportError(Status::InvalidArgument("hash --verify-signature needs SIG --trust KEY.pub MODEL.gguf"));
+  }
+  Env* env = Env::Default();
+  const std::string sig_path = *args.Get("verify-signature");
+  std::string text;
+  sigstore::Bundle bundle;
+  PublicKey key;
+  sigstore::ModelStatement signed_statement;
+  manifest::Manifest actual;
+  Status s = ReadFileToString(env, sig_path, &text);
+  if (s.ok()) s = sigstore::ParseBundle(text, &bundle).WithContext(sig_path);
+  if (s.ok()) s = ReadAnyPublicKey(env, *trust, &key);
+  if (!s.ok()) return ReportError(s);
+  // From here Corruption is the answer "not signed by this key" or "not the signed model"; the rest is bad input.
+  Status verdict = sigstore::OpenSignature(bundle, key, &signed_statement);
+  if (verdict.ok()) {
+    s = Hash(args, pos[0], true, &actual);
+    if (!s.ok()) return ReportError(s);
+    verdict = sigstore::CheckModel(env, signed_statement, pos[0], actual);
+  }
+  if (!verdict.ok() && verdict.code() != Status::Code::kCorruption) return ReportError(verdict);
+  const std::string hint = sigstore::KeyHint(key.pem);
+  if (args.Has("json")) {
+    json j = {{"verified", verdict.ok()}, {"signature", sig_path}, {"key_hint", hint}};
+    if (verdict.ok()) j["resources"] = signed_statement.resources.size();
+    if (!verdict.ok()) j["reason"] = verdict.message();
+    PrintJson(j);
+  } else if (!verdict.ok()) {
+    std::printf("%s: SIGNATURE FAILED: %s\n", text::EscapeForTerminal(pos[0]).c_str(),
+                text::EscapeForTerminal(verdict.message()).c_str());
+  } else {
+    const size_t n = signed_statement.resources.size();
+    std::printf("%s: SIGNATURE OK (OpenSSF Model Signing v1.0, %zu file%s, ecdsa-p256 key %s)\n",
+                text::EscapeForTerminal(pos[0]).c_str(), n, n == 1 ? "" : "s", hint.c_str());
+  }
+  return verdict.ok() ? kExitOk : kExitNegative;
+}
+
+// Where --sign writes without -o: MODEL.sig beside the model (NAME.gguf -> NAME.sig).
+std::string DefaultSignaturePath(const std::string& model) {
+  const std::string ext = ".gguf";
+  const bool gguf = model.size() > ext.size() && model.compare(model.size() - ext.size(), ext.size(), ext) == 0;
+  return (gguf ? model.substr(0, model.size() - ext.size()) : model) + ".sig";
+}
+
 int RunHash(const Args& args) {
   if (args.Has("check")) return Check(args);
+  if (args.Has("verify-signature")) return VerifyModelSignature(args);
   if (args.positionals().size() != 1) return ReportError(Status::InvalidArgument("hash needs exactly one MODEL.gguf"));
   const std::string& model = args.positionals()[0];
-  const auto out = args.Get("o"), statement = args.Get("statement");
+  const auto sign = args.Get("sign");
+  // With --sign, -o names the signature (the manifest is in it: its roots, and every file's digest).
+  const auto out = sign ? std::nullopt : args.Get("o"), statement = args.Get("statement");
+  const auto signature = sign ? std::optional(args.Get("o").value_or(DefaultSignaturePath(model))) : std::nullopt;
   Status s;
-  if (out) s = CheckOutputPath(Env::Default(), *out, {model}, args.Has("force"));
+  EcdsaKey signer;
+  if (sign) s = ReadEcdsaKey(Env::Default(), *sign, &signer);
+  if (s.ok() && signature) s = CheckOutputPath(Env::Default(), *signature, {model}, args.Has("force"));
+  if (s.ok() && signature && statement && (*signature == *statement || Env::Default()->SameFile(*signature, *statement))) {
+    s = Status::InvalidArgument("-o and --statement name the same file");
+  }
+  if (s.ok() && out) s = CheckOutputPath(Env::Default(), *out, {model}, args.Has("force"));
   if (s.ok() && statement) s = CheckOutputPath(Env::Default(), *statement, {model}, args.Has("force"));
   if (s.ok() && out && statement && (*out == *statement || Env::Default()->SameFile(*out, *statement))) {
     s = Status::InvalidArgument("-o and --statement name the same file");
@@ -65,8 +130,20 @@ int RunHash(const Args& args) {
   if (!s.ok()) return ReportError(s);
   manifest::Manifest m;
   const auto start = std::chrono::steady_clock::now();
-  s = Hash(args, model, statement.has_value(), &m);
+  s = Hash(args, model, statement || sign, &m);
   if (!s.ok()) return ReportError(s);
+  std::string signed_text;
+  if (sign) {
+    sigstore::ModelStatement oms;
+    sigstore::Bundle bundle;
+    bundle.payload_type = sigstore::kInTotoPayloadType;
+    bundle.hint = sigstore::KeyHint(signer.public_pem);
+    s = sigstore::StatementFromManifest(m, model, *signature, &oms);
+    bundle.payload = sigstore::StatementJson(oms);
+    if (s.ok()) s = EcdsaSign(signer, DssePae(bundle.payload_type, bundle.payload), &bundle.signature);
+    if (s.ok()) s = WriteFileAtomically(Env::Default(), *signature, sigstore::RenderBundle(bundle), OutputWrite(args));
+    if (!s.ok()) return ReportError(s);
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string text = manifest::ToJson(m);
   if (out) s = WriteFileAtomically(Env::Default(), *out, text, OutputWrite(args));
@@ -81,6 +158,10 @@ int RunHash(const Args& args) {
   std::printf("root          %s\nweights_root  %s\ntensors       %zu (%.1f MB of weights, %.2f s, %.0f MB/s)\n",
               m.root.c_str(), m.weights_root.c_str(), m.tensors.size(), bytes / 1e6, seconds,
               seconds > 0 ? bytes / 1e6 / seconds : 0.0);
+  if (signature) {
+    std::printf("signature     %s (OpenSSF Model Signing v1.0, key %s)\n", signature->c_str(),
+                sigstore::KeyHint(signer.public_pem).c_str());
+  }
   return kExitOk;
 }
 
@@ -143,13 +224,19 @@ int RunProof(const Args& args) {
 CommandSpec HashCommand() {
   return {"hash",
           "per-tensor SHA-256 Merkle commitment of a GGUF model's weights (a manifest); --check compares",
-          "MODEL.gguf [-o MANIFEST] [--statement FILE] [--force] [--json]\n       pot hash --check MANIFEST MODEL.gguf",
+          "MODEL.gguf [-o MANIFEST] [--statement FILE] [--force] [--json]\n       pot hash --check MANIFEST MODEL.gguf\n"
+          "       pot hash MODEL.gguf --sign KEY [-o MODEL.sig]\n"
+          "       pot hash --verify-signature MODEL.sig --trust KEY.pub MODEL.gguf",
           {{"o", true, "write the manifest (JSON) to this file", 'o'},
            {"json", false, "print the manifest (or, with --check, the comparison) as JSON"},
            {"statement", true, "also hash the whole file and write an in-toto Statement"},
            ForceOption(),
            {"check", true, "compare MODEL with this manifest: exit 0 match, 1 mismatch"},
            {"weights-only", false, "with --check: ignore metadata changes"},
+           {"sign", true, "sign the model with this ECDSA P-256 key (pot keygen --type ecdsa-p256): an OpenSSF Model "
+                          "Signing signature, written to -o (default MODEL.sig)"},
+           {"verify-signature", true, "check this OpenSSF Model Signing signature of MODEL: exit 0 OK, 1 FAILED"},
+           {"trust", true, "with --verify-signature: the signer's public key (KEY.pub)"},
            {"threads", true, "hashing threads (default: all cores)"},
            {"quiet", false, "no progress bar"}},
           RunHash};

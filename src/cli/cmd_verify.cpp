@@ -373,6 +373,9 @@ int RunVerify(const Args& args) {
   std::string bundle;
   if (s.ok() && signer) s = evidence::MakeBundle(*signer, claim, lines, &bundle);
   if (s.ok() && signer) s = WriteFileAtomically(env, run_dir + "/bundle.json", bundle);
+  // The same signed Statement for Sigstore's verifiers (docs/formats.md, "Sigstore bundle").
+  if (s.ok() && signer) s = evidence::MakeSigstoreBundle(*signer, claim, &bundle);
+  if (s.ok() && signer) s = WriteFileAtomically(env, run_dir + "/bundle.sigstore.json", bundle);
   if (!s.ok()) return ReportError(s);
 
   const double rate =
@@ -459,7 +462,10 @@ int RunVerify(const Args& args) {
                   args.Has("trust") ? "pinned by --trust" : "NOT pinned: --accept-any-reference-signer");
     }
     std::printf("transcript  %s (root %s)\n", transcript_path.c_str(), claim.transcript_root.c_str());
-    if (signer) std::printf("bundle      %s/bundle.json (signed by %s)\n", run_dir.c_str(), KeyId(signer->public_raw).c_str());
+    if (signer) {
+      std::printf("bundle      %s/bundle.json (signed by %s), %s/bundle.sigstore.json\n", run_dir.c_str(),
+                  KeyId(signer->public_raw).c_str(), run_dir.c_str());
+    }
   }
   switch (result.decision) {
     case stats::Decision::kSame: return kExitOk;

@@ -3,30 +3,17 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include <memory>
-
+#include "crypto/openssl_util.h"
 #include "crypto/sha256.h"
 
 namespace pot {
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using Bio = std::unique_ptr<BIO, BioFree>;
-
-std::string BioContents(BIO* bio) {
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<size_t>(n));
-}
+using crypto_internal::Bio;
+using crypto_internal::BioContents;
+using crypto_internal::MdCtx;
+using crypto_internal::MemBio;
+using crypto_internal::Pkey;
 
 Status RawPublic(EVP_PKEY* key, std::string* out) {
   size_t n = 32;
@@ -38,7 +25,7 @@ Status RawPublic(EVP_PKEY* key, std::string* out) {
 }
 
 Status FromPrivatePem(const std::string& pem, const std::string& what, SigningKey* out) {
-  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  Bio bio = MemBio(pem);
   Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key) return Status::Corruption(what + ": not a PEM private key");
   if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) return Status::Unsupported(what + ": not an Ed25519 key");
@@ -70,7 +57,7 @@ Status ReadSigningKey(Env* env, const std::string& path, SigningKey* out) {
 Status ReadPublicKey(Env* env, const std::string& path, std::string* public_raw) {
   std::string pem;
   POT_RETURN_IF_ERROR(ReadFileToString(env, path, &pem));
-  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  Bio bio = MemBio(pem);
   Pkey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
   if (!key) return Status::Corruption(path + ": not a PEM public key");
   if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) return Status::Unsupported(path + ": not an Ed25519 key");
@@ -88,9 +75,9 @@ std::string PublicKeyPem(std::string_view public_raw) {
 std::string KeyId(std::string_view public_raw) { return ToHex(Sha256Of(public_raw)); }
 
 Status Sign(const SigningKey& key, std::string_view message, std::string* signature) {
-  Bio bio(BIO_new_mem_buf(key.private_pem.data(), static_cast<int>(key.private_pem.size())));
+  Bio bio = MemBio(key.private_pem);
   Pkey pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  MdCtx ctx(EVP_MD_CTX_new());
   size_t n = 64;
   signature->resize(n);
   if (!pkey || !ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1 ||
@@ -106,7 +93,7 @@ Status VerifySignature(std::string_view public_raw, std::string_view message, st
   if (public_raw.size() != 32) return Status::Corruption("an Ed25519 public key is 32 bytes");
   Pkey key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
                                        reinterpret_cast<const unsigned char*>(public_raw.data()), public_raw.size()));
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  MdCtx ctx(EVP_MD_CTX_new());
   if (!key || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1) {
     return Status::Internal("OpenSSL could not set up Ed25519 verification");
   }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/sha256.h"
+#include "sigstore/bundle.h"
 #include "text/text.h"
 #include "util/json.h"
 
@@ -103,6 +104,16 @@ Status MakeBundle(const SigningKey& key, const Claim& claim, const std::vector<s
   b.public_key = key.public_raw;
   b.transcript = transcript;
   *text = RenderBundle(b);
+  return Status::OK();
+}
+
+Status MakeSigstoreBundle(const SigningKey& key, const Claim& claim, std::string* text) {
+  sigstore::Bundle b;
+  b.payload_type = kPayloadType;
+  b.payload = StatementJson(claim);
+  POT_RETURN_IF_ERROR(Sign(key, DssePae(b.payload_type, b.payload), &b.signature));
+  b.hint = sigstore::KeyHint(PublicKeyPem(key.public_raw));
+  *text = sigstore::RenderBundle(b);
   return Status::OK();
 }
 

@@ -36,6 +36,10 @@ struct Bundle {
 // Signs claim's Statement and renders the bundle file (canonical, ends with a newline).
 Status MakeBundle(const SigningKey& key, const Claim& claim, const std::vector<std::string>& transcript,
                   std::string* text);
+// The same Statement, signed the same way, as a Sigstore bundle v0.3 (sigstore/bundle.h, docs/formats.md
+// "Sigstore bundle"): what Sigstore's verifiers read, beside bundle.json. It carries no transcript; the
+// Statement commits to the transcript's root.
+Status MakeSigstoreBundle(const SigningKey& key, const Claim& claim, std::string* text);
 // Parses a bundle file. Only the canonical rendering of its content is accepted, so no byte of a valid
 // bundle can change without the bundle becoming invalid or saying something else.
 Status ParseBundle(const std::string& text, Bundle* out);

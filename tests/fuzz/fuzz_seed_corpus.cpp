@@ -9,6 +9,8 @@
 #include "gguf/gguf_builder.h"
 #include "samples.h"
 #include "shard/shard.h"
+#include "sigstore/bundle.h"
+#include "sigstore/oms.h"
 
 namespace {
 
@@ -145,6 +147,28 @@ void Shards(Corpus c) {
 
 }  // namespace
 
+// Model signatures: a single-file and a split model's statements, signed, and each statement bare ('s').
+void Signatures(Corpus c) {
+  pot::EcdsaKey key;
+  if (!pot::GenerateEcdsaKey(&key).ok()) std::abort();
+  pot::sigstore::ModelStatement single, split;
+  single.model_name = "m.gguf";
+  single.resources = {{".", std::string(64, 'a')}};
+  split.model_name = "dir";
+  split.resources = {{"m-00001-of-00002.gguf", std::string(64, 'b')}, {"m-00002-of-00002.gguf", std::string(64, 'c')}};
+  split.ignore_paths = {"model.sig"};
+  split.pot = pot::sigstore::ModelStatement::PotRoots{std::string(64, 'd'), std::string(64, 'e'), 2};
+  for (const auto* s : {&single, &split}) {
+    pot::sigstore::Bundle b;
+    b.payload_type = pot::sigstore::kInTotoPayloadType;
+    b.payload = pot::sigstore::StatementJson(*s);
+    b.hint = pot::sigstore::KeyHint(key.public_pem);
+    if (!pot::EcdsaSign(key, pot::DssePae(b.payload_type, b.payload), &b.signature).ok()) std::abort();
+    c.Add(pot::sigstore::RenderBundle(b));
+    c.Add("s" + b.payload);
+  }
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::cerr << "usage: fuzz_seed_corpus DIR\n";
@@ -161,5 +185,6 @@ int main(int argc, char** argv) {
   Journals({dir, "journal_fuzz"});
   EndpointResponses({dir, "endpoint_response_fuzz"});
   Shards({dir, "shard_fuzz"});
+  Signatures({dir, "sigstore_fuzz"});
   return 0;
 }
