@@ -174,7 +174,7 @@ TEST(EstimateShape, ByNumbersIsCheckedAndCompleted) {
   EXPECT_DOUBLE_EQ(m.output_params, 152064.0 * 8192);
   EXPECT_DOUBLE_EQ(m.input_embd_params, 152064.0 * 8192);
   EXPECT_DOUBLE_EQ(m.largest_tensor_elements, 152064.0 * 8192);
-  for (double bad : {0.0, -1.0, NAN, INFINITY, 1e17}) {
+  for (const double bad : {0.0, -1.0, static_cast<double>(NAN), static_cast<double>(INFINITY), 1e17}) {
     ModelShape b;
     b.bytes = bad;
     b.params = 1e9;
