@@ -262,10 +262,12 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
   } else if (method == "kl") {
     const uint64_t text = w.prompts * w.tokens;
     const double logits = KlLogitsFileBytes(m.n_vocab, text, kPerplexityContext);
-    const double tokens = static_cast<double>(text), scored = tokens / 2;
+    // llama-perplexity evaluates whole chunks only, and scores (computes logits for) the second half of each.
+    const double chunks = std::floor(static_cast<double>(text) / kPerplexityContext);
+    const double tokens = chunks * kPerplexityContext, scored = chunks * (kPerplexityContext - 1 - kPerplexityContext / 2);
     const double disk = p.read_bytes_per_s.value;
     Add(&e, model.LoadText("the base model"), model.Load());
-    Add(&e, "base pass over a text of " + Count(text) + " tokens: " + model.PpText(tokens, scored),
+    Add(&e, "base pass over a text of " + Count(text) + " tokens, " + Fmt("%.0f", chunks) + " chunks: " + model.PpText(tokens, scored),
         model.Pp(tokens, scored));
     Add(&e, "write the logits file: " + HumanBytes(logits) + " at " + HumanBytes(disk) + "/s", logits / disk);
     Add(&e, model.LoadText("the candidate"), model.Load());
@@ -275,7 +277,7 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
     SetMemory(&e, m.bytes + model.Kv(kPerplexityContext) + model.Buffers() + kPerplexityContext * m.n_vocab * 4.0,
               model.Limit());
     e.note = "llama-perplexity -c 512: 2 x n_vocab + 8 bytes per scored token (half of each chunk), 16-bit "
-             "log-probabilities; a text shorter than 2 chunks is refused";
+             "log-probabilities; llama-perplexity refuses a text shorter than 2 chunks";
   } else if (method == "verify" || method == "verify-reference") {
     const bool both = method == "verify";
     const std::string k = Count(w.challenges) + " challenges x " + Count(w.prompt_tokens) + " tokens";
@@ -337,9 +339,11 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
     Add(&e, model.LoadText("the reference"), model.Load());
     Add(&e, model.HashText("the reference", m.bytes, 2), model.Hash(m.bytes, 2));
     Add(&e, "reference, " + k + ": " + model.PpText(ce * (pt + ke), ce * (pt + ke)), model.Pp(ce * (pt + ke), ce * (pt + ke)));
+    Add(&e, "the server, as if on this profile: " + model.PpText(ce * pt, ce) + ", " + model.TgText(ce * ke),
+        model.Pp(ce * pt, ce) + model.Tg(ce * ke));
     SetMemory(&e, m.bytes + model.Kv(ctx) + model.Buffers(), model.Limit());
-    e.note = "this side only; the server generates " + Count(w.endpoint_tokens) + " tokens per challenge on its own "
-             "hardware: estimate " + HumanSeconds(model.Pp(ce * pt, ce) + model.Tg(ce * ke)) + " if it were this profile";
+    e.note = "memory on this side only (the reference); requests one at a time (--parallel 1), so the wall time "
+             "waits for the server's generation, on its own hardware in a real run";
   } else {
     std::string names;
     for (const auto& name : MethodNames()) names += (names.empty() ? "" : ", ") + name;
