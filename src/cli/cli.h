@@ -54,5 +54,6 @@ CommandSpec ReferenceCommand();
 CommandSpec EndpointCommand();
 CommandSpec MonitorCommand();
 CommandSpec MergeCommand();
+CommandSpec EstimateCommand();
 
 }  // namespace pot::cli

@@ -58,7 +58,7 @@ int RunCommand(const CommandSpec& command, const std::vector<std::string>& argv)
 
 namespace {
 
-std::vector<CommandSpec> Commands() { return {InfoCommand(), HashCommand(), ProofCommand(), DiffCommand(), VerifyCommand(), EndpointCommand(), MonitorCommand(), ReferenceCommand(), AuditCommand(), ReportCommand(), SelfcheckCommand(), MergeCommand(), KeygenCommand(), ChallengeCommand(), ForgeCommand()}; }
+std::vector<CommandSpec> Commands() { return {InfoCommand(), HashCommand(), ProofCommand(), DiffCommand(), VerifyCommand(), EndpointCommand(), MonitorCommand(), ReferenceCommand(), AuditCommand(), ReportCommand(), SelfcheckCommand(), MergeCommand(), EstimateCommand(), KeygenCommand(), ChallengeCommand(), ForgeCommand()}; }
 
 void PrintUsage(FILE* out) {
   std::fprintf(out, "usage: pot COMMAND [OPTIONS]\n\n"
