@@ -57,7 +57,7 @@ CommandSpec DiffCommand() {
           "compare two models' weights tensor by tensor, streaming (max |delta|, relative L2, cosine)",
           "A.gguf B.gguf [--json]",
           {{"json", false, "print one JSON object"}, {"quiet", false, "no progress bar"}},
-          RunDiff};
+          RunDiff, 2};
 }
 
 }  // namespace pot::cli
