@@ -28,7 +28,10 @@ size_t EditDistance(const std::string& a, const std::string& b) {
 Status UnknownOption(const std::string& shown, const std::string& name, const std::vector<OptionSpec>& specs) {
   std::vector<std::string> names = {"help"};
   for (const auto& s : specs) names.push_back(s.name);
-  const std::string meant = ClosestMatch(name, names);
+  std::string meant = ClosestMatch(name, names);
+  for (const auto& s : specs) {
+    if (name.size() == 1 && s.short_name == name[0]) meant = s.name;  // --o for -o, which is --output
+  }
   return Status::InvalidArgument("unknown option " + shown + (meant.empty() ? "" : "; did you mean --" + meant + "?"));
 }
 

@@ -41,8 +41,8 @@ const char* ExitCodeMeaning(int code) {
 
 const char* const kExitCodeHelp =
     "exit codes:\n"
-    "  0        ok: SAME, match, OK, passed\n"
-    "  1        the check ran and its answer is negative: DIFFERENT, MISMATCH, FAILED\n"
+    "  0        ok: SAME, OK, AUDIT PASSED\n"
+    "  1        the check ran and its answer is negative: DIFFERENT, FAILED, AUDIT FAILED\n"
     "  2        usage: unknown command or option, missing or malformed argument (malformed hex included)\n"
     "  3        bad input: a file is missing, malformed, unsupported or not a regular file\n"
     "  4        failure: I/O error, llama.cpp failure, internal error\n"

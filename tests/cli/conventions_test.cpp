@@ -84,7 +84,7 @@ TEST(Conventions, DidYouMeanAndStrayPositionals) {
   r = RunPot("keygen --o " + dir.File("k"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(Contains(r.err, "did you mean --output?")) << r.err;
-  for (const std::string& cmd : {"keygen -o " + dir.File("k") + " stray", "info a.gguf b.gguf", "diff a b c",
+  for (const std::string& cmd : std::vector<std::string>{"keygen -o " + dir.File("k") + " stray", "info a.gguf b.gguf", "diff a b c",
                                  "verify --ref a.gguf --cand b.gguf stray", "audit b.json stray", "hash m.gguf stray"}) {
     r = RunPot(cmd);
     EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.err;
