@@ -88,7 +88,8 @@ Status Args::Parse(const std::vector<std::string>& argv, const std::vector<Optio
         inline_value = name.substr(eq + 1);
         name = name.substr(0, eq);
       }
-      if (name == "help" && !inline_value) {
+      if (name == "help") {
+        if (inline_value) return Status::InvalidArgument("option --help takes no value");
         values_["help"] = "";
         continue;
       }

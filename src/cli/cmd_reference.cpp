@@ -98,13 +98,16 @@ int Build(const Args& args) {
   bool first_progress = true;
   o.hash_progress = [&hash_bar](uint64_t done, uint64_t total) { hash_bar.Update(done, total); };
   o.build_progress = [&](uint64_t done, uint64_t total) {
-    if (first_progress && done > 0) ReportResuming(done, total, "challenges", shard_text ? written : o.out_path + ".journal");
+    if (first_progress) {
+      if (done > 0) ReportResuming(done, total, "challenges", shard_text ? written : o.out_path + ".journal");
+      // From now on (the model hashed, the journal open) a signal stops the build between challenges; the
+      // journal keeps every finished one for the rerun.
+      StopOnSignals();
+    }
     first_progress = false;
     built = done;
     build_bar.Update(done, total);
   };
-  // A signal stops the build between challenges; the journal keeps every finished one for the rerun.
-  StopOnSignals();
   o.stop = [] { return Interrupted(); };
   auto interrupted = [&] { return ReportInterrupted(built, range.size(), "challenges"); };
   if (shard_text) return BuildShard(args, env, o, spec, interrupted);
