@@ -161,6 +161,7 @@ Status RescoreEndpoint(const evidence::Transcript& t, const Options& options, st
       worst = std::max(worst, delta);
     }
     tokens += again.token_scores.size();
+    if (options.rescore_progress) options.rescore_progress(static_cast<uint64_t>(&r - t.records.data()) + 1, t.records.size());
   }
   *detail = std::to_string(tokens) + " token scores of " + std::to_string(t.records.size()) +
             " challenges recomputed from the recorded responses, without the endpoint, within " +
@@ -189,6 +190,7 @@ Status Rescore(const evidence::Transcript& t, const Options& options, verify::Ch
     }
     worst = std::max(worst, delta);
     same_topk += again.topk_sha256 == r.topk_sha256;
+    if (options.rescore_progress) options.rescore_progress(static_cast<uint64_t>(&r - t.records.data()) + 1, t.records.size());
   }
   *detail = std::to_string(t.records.size()) + " scores within " + std::to_string(options.rescore_tolerance) +
             " (largest difference " + std::to_string(worst) + "); top-k digests identical for " +

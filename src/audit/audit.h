@@ -6,6 +6,7 @@
 // check is named in the report; one that could not be done for want of an input is listed as skipped.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@ struct Options {
   double rescore_tolerance = 1e-3;         // largest accepted |recomputed - recorded| score
   int threads = 0;
   placement::Placement placement;  // where rescoring runs the models (the auditor's choice, not the run's)
+  std::function<void(uint64_t done, uint64_t total)> rescore_progress;  // after each challenge rescored
 };
 
 struct Check {

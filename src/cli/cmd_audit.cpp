@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/placement_options.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "crypto/ecdsa.h"
 #include "crypto/ed25519.h"
 #include "engine/engine.h"
@@ -18,7 +19,7 @@ namespace {
 using json = nlohmann::ordered_json;
 
 int RunKeygen(const Args& args) {
-  auto out = args.Get("o");
+  auto out = args.Get("output");
   if (!out || !args.positionals().empty()) return ReportError(Status::InvalidArgument("keygen needs -o KEYFILE"));
   const std::string type = args.Get("type").value_or("ed25519");
   if (type != "ed25519" && type != "ecdsa-p256") {
@@ -27,23 +28,27 @@ int RunKeygen(const Args& args) {
   Env* env = Env::Default();
   // Ed25519 signs evidence bundles and reference files; ECDSA P-256 signs models (pot hash --sign), the key
   // type the OpenSSF Model Signing verifier accepts.
-  std::string private_pem, public_pem, id;
+  std::string private_pem, public_pem, id_kind, id;
   const std::string pub = *out + ".pub";
   Status s = CheckOutputPath(env, *out, {}, args.Has("force"));
   if (s.ok()) s = CheckOutputPath(env, pub, {}, args.Has("force"));
   if (s.ok() && type == "ed25519") {
     SigningKey key;
     s = GenerateSigningKey(&key);
-    private_pem = key.private_pem, public_pem = PublicKeyPem(key.public_raw), id = "key id " + KeyId(key.public_raw);
+    private_pem = key.private_pem, public_pem = PublicKeyPem(key.public_raw), id_kind = "key_id", id = KeyId(key.public_raw);
   } else if (s.ok()) {
     EcdsaKey key;
     s = GenerateEcdsaKey(&key);
-    private_pem = key.private_pem, public_pem = key.public_pem, id = "key hint " + sigstore::KeyHint(key.public_pem);
+    private_pem = key.private_pem, public_pem = key.public_pem, id_kind = "key_hint", id = sigstore::KeyHint(key.public_pem);
   }
   if (s.ok()) s = WriteFileAtomically(env, *out, private_pem, OutputWrite(args, 0600));
   if (s.ok()) s = WriteFileAtomically(env, pub, public_pem, OutputWrite(args));
   if (!s.ok()) return ReportError(s);
-  std::printf("%s\n", id.c_str());
+  if (args.Has("json")) {
+    PrintJson({{"type", type}, {id_kind, id}, {"private_key", *out}, {"public_key", pub}});
+    return kExitOk;
+  }
+  std::printf("%s %s\n", id_kind == "key_id" ? "key id" : "key hint", id.c_str());
   std::fprintf(stderr, "private key %s (mode 0600), public key %s: give auditors the .pub\n", out->c_str(), pub.c_str());
   return kExitOk;
 }
@@ -84,6 +89,8 @@ Status AuditFromArgs(const Args& args, audit::Report* report) {
   std::string text;
   if (s.ok()) s = ReadFileToString(env, args.positionals()[0], &text);
   if (options.rescore || options.reference_model) engine::Init(args.Has("verbose"));
+  ProgressBar bar("rescoring", args.Has("quiet"), "challenges", 1);
+  options.rescore_progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
   if (s.ok()) s = audit::AuditBundle(env, text, options, report);
   return s;
 }
@@ -116,7 +123,7 @@ int RunAudit(const Args& args) {
 }
 
 int RunReport(const Args& args) {
-  auto out = args.Get("o");
+  auto out = args.Get("output");
   if (args.positionals().size() != 1 || !out) return ReportError(Status::InvalidArgument("report needs BUNDLE -o OUT.html"));
   auto inputs = InputsOf(args, {"models", "cand", "reference", "trust", "corpus"});
   inputs.push_back(args.positionals()[0]);
@@ -127,6 +134,11 @@ int RunReport(const Args& args) {
   if (s.ok() && !report.transcript.finished) s = Status::Corruption(args.positionals()[0] + ": no readable verdict to report");
   if (s.ok()) s = WriteFileAtomically(Env::Default(), *out, report::RenderHtml(report, args.positionals()[0]), OutputWrite(args));
   if (!s.ok()) return ReportError(s);
+  if (args.Has("json")) {
+    PrintJson({{"file", *out}, {"decision", stats::DecisionName(report.transcript.outcome.decision)},
+               {"audit_passed", report.passed()}});
+    return report.passed() ? kExitOk : kExitNegative;
+  }
   std::printf("%s: %s, audit %s\n", out->c_str(), stats::DecisionName(report.transcript.outcome.decision),
               report.passed() ? "passed" : "FAILED");
   return report.passed() ? kExitOk : kExitNegative;
@@ -134,16 +146,17 @@ int RunReport(const Args& args) {
 
 // audit and report take the same options: a report shows the audit it ran.
 std::vector<OptionSpec> AuditOptions() {
-  return WithPlacementOptions({{"trust", true, "the signer's public key (KEYFILE.pub from pot keygen); without it the audit fails"},
-          {"models", true, "REF.gguf,CAND.gguf: check their weight manifests against the bundle"},
-          {"ref", true, "REF.gguf alone: check its manifest; with --reference, recompute the file's records from it"},
-          {"cand", true, "CAND.gguf alone: check its weight manifest (for bundles scored against a reference file)"},
-          {"reference", true, "the reference file the bundle was scored against: check it and its records"},
-          {"reference-trust", true, "the public key (KEY.pub) trusted to sign reference files; without it such bundles fail"},
-          {"recheck-sample", true, "recompute this many of the reference file's challenges, drawn at random (default 0: all)"},
+  return WithPlacementOptions({{"trust", true, "the signer's public key (KEYFILE.pub from pot keygen); without it the audit fails", 0, "KEY.pub"},
+          {"models", true, "REF.gguf,CAND.gguf: check their weight manifests against the bundle", 0, "REF.gguf,CAND.gguf"},
+          {"ref", true, "REF.gguf alone: check its manifest; with --reference, recompute the file's records from it", 0, "REF.gguf"},
+          {"cand", true, "CAND.gguf alone: check its weight manifest (for bundles scored against a reference file)", 0, "CAND.gguf"},
+          {"reference", true, "the reference file the bundle was scored against: check it and its records", 0, "REF.potref"},
+          {"reference-trust", true, "the public key (KEY.pub) trusted to sign reference files; without it such bundles fail", 0, "REFSIGNER.pub"},
+          {"recheck-sample", true, "recompute this many of the reference file's challenges, drawn at random (default 0: all)", 0, "N"},
           {"rescore", false, "recompute every score (tolerance 1e-3): needs the candidate and the reference model or file"},
-          {"corpus", true, "the corpus file, for bundles whose challenges come from a corpus"},
-          {"threads", true, "threads for hashing and rescoring (default: all cores)"},
+          {"corpus", true, "the corpus file, for bundles whose challenges come from a corpus", 0, "FILE"},
+          {"threads", true, "threads for hashing and rescoring (default: all cores)", 0, "N"},
+          {"quiet", false, "no progress bar while rescoring"},
           {"verbose", false, "show llama.cpp's log while rescoring"}});
 }
 
@@ -151,21 +164,22 @@ std::vector<OptionSpec> AuditOptions() {
 
 CommandSpec ReportCommand() {
   auto options = AuditOptions();
-  options.push_back({"o", true, "the HTML file to write", 'o'});
+  options.push_back({"output", true, "the HTML file to write", 'o', "FILE"});
   options.push_back(ForceOption());
+  options.push_back({"json", false, "print one JSON object"});
   return {"report", "render an audited evidence bundle as one self-contained HTML page (verdict, plot, scores)",
-          "BUNDLE -o report.html [--trust PUBKEY] [--models REF.gguf,CAND.gguf]", options, RunReport};
+          "BUNDLE -o report.html [--trust PUBKEY] [--models REF.gguf,CAND.gguf] [--json]", options, RunReport, 1};
 }
 
 CommandSpec KeygenCommand() {
   return {"keygen",
           "make a signing key (KEYFILE, mode 0600, and KEYFILE.pub): Ed25519 for evidence bundles, ECDSA P-256 for "
           "model signatures",
-          "-o KEYFILE [--type ed25519|ecdsa-p256] [--force]",
-          {{"o", true, "where to write the private key", 'o'},
-           {"type", true, "ed25519 (default: bundles, reference files) or ecdsa-p256 (pot hash --sign)"},
-           ForceOption()},
-          RunKeygen};
+          "-o KEYFILE [--type ed25519|ecdsa-p256] [--force] [--json]",
+          {{"output", true, "where to write the private key", 'o', "KEYFILE"},
+           {"type", true, "ed25519 (bundles, reference files) or ecdsa-p256 (pot hash --sign)", 0, "TYPE", "ed25519"},
+           ForceOption(), {"json", false, "print one JSON object"}},
+          RunKeygen, 0};
 }
 
 CommandSpec AuditCommand() {
@@ -178,7 +192,7 @@ CommandSpec AuditCommand() {
             options.push_back({"json", false, "print one JSON object"});
             return options;
           }(),
-          RunAudit};
+          RunAudit, 1};
 }
 
 }  // namespace pot::cli

@@ -39,11 +39,8 @@ Status Select(const Args& args, Selection* sel) {
     sel->n_max = k.n_max;
     return Status::OK();
   }
-  auto hex = args.Get("key-hex");
-  if (!hex) return Status::InvalidArgument("give the key: --key KEYFILE or --key-hex HEX");
-  if (!FromHex(*hex, &sel->key) || sel->key.size() != challenge::kKeyBytes) {
-    return Status::InvalidArgument("--key-hex needs 64 hex digits (a 256-bit key)");
-  }
+  if (!args.Has("key-hex")) return Status::InvalidArgument("give the key: --key KEYFILE or --key-hex HEX");
+  POT_RETURN_IF_ERROR(args.GetHex("key-hex", challenge::kKeyBytes, &sel->key));
   auto family = args.Get("family");
   if (!family) return Status::InvalidArgument("--family is required with --key-hex");
   return challenge::ResolveFamily(env, *family, sel->corpus, args.Get("run-id").value_or(""), &sel->family);
@@ -51,7 +48,7 @@ Status Select(const Args& args, Selection* sel) {
 
 int Commit(const Args& args) {
   auto family_name = args.Get("family");
-  auto out = args.Get("o");
+  auto out = args.Get("output");
   if (!family_name || !out || !args.Has("n")) {
     return ReportError(Status::InvalidArgument("commit needs --family F -n N_MAX -o KEYFILE"));
   }
@@ -91,24 +88,29 @@ int Reveal(const Args& args) {
 }
 
 int Verify(const Args& args) {
-  auto claimed = args.Get("commitment");
-  if (!claimed) return ReportError(Status::InvalidArgument("verify needs --commitment HEX"));
+  if (!args.Has("commitment")) return ReportError(Status::InvalidArgument("verify needs --commitment HEX"));
+  // Hex is compared as the bytes it spells: an uppercase copy of the right commitment matches.
+  std::string claimed;
+  Status s = args.GetHex("commitment", Digest{}.size(), &claimed);
   Selection sel;
-  Status s = Select(args, &sel);
+  if (s.ok()) s = Select(args, &sel);
   uint64_t n = sel.n_max;
   if (s.ok() && sel.n_max == 0) {
     if (!args.Has("n")) s = Status::InvalidArgument("verify with --key-hex needs -n N_MAX");
     else s = args.GetU64("n", 0, &n);
+    if (s.ok() && n == 0) s = Status::InvalidArgument("-n must be at least 1");
   }
   if (!s.ok()) return ReportError(s);
-  const std::string actual = ToHex(challenge::Commit(sel.key, sel.family, n));
-  const bool match = actual == *claimed;
+  const Digest actual = challenge::Commit(sel.key, sel.family, n);
+  const bool match = HexOf(claimed) == ToHex(actual);
+  const std::string checked = args.Get("key").value_or("commitment");
   if (args.Has("json")) {
-    json j = {{"match", match}, {"commitment", actual}, {"family", sel.family.name}, {"params", sel.family.params},
-              {"n_max", n}};
+    json j = {{"file", checked}, {"match", match}, {"commitment", ToHex(actual)}, {"family", sel.family.name},
+              {"params", sel.family.params}, {"n_max", n}};
     PrintJson(j);
-  } else {
-    std::printf("%s\n", match ? "commitment matches" : "commitment does NOT match");
+  } else if (!args.Has("status")) {
+    std::printf("%s: %s%s\n", text::EscapeForTerminal(checked).c_str(), CheckWord(match),
+                match ? "" : (" (the key commits to " + ToHex(actual) + ")").c_str());
   }
   return match ? kExitOk : kExitNegative;
 }
@@ -164,19 +166,20 @@ CommandSpec ChallengeCommand() {
           "commit to secret-key challenges, reveal the key, check a commitment, list the challenges",
           "commit --family F -n N_MAX -o KEYFILE [--corpus FILE | --run-id ID] [--force]\n"
           "       pot challenge reveal KEYFILE\n"
-          "       pot challenge verify --commitment HEX (--key KEYFILE | --key-hex HEX --family F -n N_MAX)\n"
+          "       pot challenge verify --commitment HEX (--key KEYFILE | --key-hex HEX --family F -n N_MAX) [--status]\n"
           "       pot challenge list (--key KEYFILE | --key-hex HEX --family F) [-n N] [--json]",
-          {{"family", true, "templates | corpus | legacy"},
-           {"n", true, "number of challenges (commit: the most a run may use)", 'n'},
-           {"o", true, "key file to create (commit)", 'o'},
+          {{"family", true, "templates | corpus | legacy", 0, "F"},
+           {"n", true, "number of challenges (commit: the most a run may use)", 'n', "N"},
+           {"output", true, "key file to create (commit)", 'o', "KEYFILE"},
            ForceOption(),
-           {"key", true, "key file made by commit"},
-           {"key-hex", true, "the revealed key as 64 hex digits"},
-           {"corpus", true, "prompt file for the corpus family (one per line, or .jsonl with \"prompt\")"},
-           {"run-id", true, "run id for the legacy family"},
-           {"commitment", true, "published commitment to check (verify)"},
+           {"key", true, "key file made by commit", 0, "KEYFILE"},
+           {"key-hex", true, "the revealed key as 64 hex digits (either case)", 0, "HEX"},
+           {"corpus", true, "prompt file for the corpus family (one per line, or .jsonl with \"prompt\")", 0, "FILE"},
+           {"run-id", true, "run id for the legacy family", 0, "ID"},
+           {"commitment", true, "published commitment to check (verify; 64 hex digits, either case)", 0, "HEX"},
+           {"status", false, "verify: print nothing, the exit code says it"},
            {"json", false, "print one JSON object"}},
-          RunChallenge};
+          RunChallenge, 2};
 }
 
 }  // namespace pot::cli

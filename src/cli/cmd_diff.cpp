@@ -62,7 +62,7 @@ CommandSpec DiffCommand() {
           "A.gguf B.gguf [--json]\n"
           "       pot diff --activations A.gguf B.gguf [--prompts N] [--key KEYFILE] [--threads T] [--threshold X] [--json]\n"
           "       pot diff --gradients A.gguf B.gguf [--prompts N] [--key KEYFILE] [--threads T] [--one-pass] [--json]",
-          options, RunDiff};
+          options, RunDiff, 2};
 }
 
 }  // namespace pot::cli

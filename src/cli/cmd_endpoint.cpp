@@ -14,14 +14,14 @@ using json = nlohmann::ordered_json;
 }  // namespace
 
 std::vector<OptionSpec> WithEndpointOptions(std::vector<OptionSpec> specs) {
-  const std::vector<OptionSpec> endpoint = {{"api", true, "llama-server, openai-completions or openai-chat (default: detected; chat is never guessed)"},
-          {"system", true, "with --api openai-chat: a system message the provider is known to add"},
-          {"model", true, "the served model name to ask for, and to insist on in every answer"},
-          {"api-key-env", true, "read the API key from this environment variable"},
-          {"api-key-file", true, "read the API key from this file"},
-          {"timeout", true, "seconds one request may take (default 300)"},
-          {"connect-timeout", true, "seconds to connect (default 10)"},
-          {"retries", true, "retries of a failed request: connection errors, 429, 5xx (default 3)"}};
+  const std::vector<OptionSpec> endpoint = {{"api", true, "llama-server, openai-completions or openai-chat (default: detected; chat is never guessed)", 0, "API"},
+          {"system", true, "with --api openai-chat: a system message the provider is known to add", 0, "TEXT"},
+          {"model", true, "the served model name to ask for, and to insist on in every answer", 0, "NAME"},
+          {"api-key-env", true, "read the API key from this environment variable", 0, "NAME"},
+          {"api-key-file", true, "read the API key from this file", 0, "FILE"},
+          {"timeout", true, "seconds one request may take (default 300)", 0, "S"},
+          {"connect-timeout", true, "seconds to connect (default 10)", 0, "S"},
+          {"retries", true, "retries of a failed request: connection errors, 429, 5xx (default 3)", 0, "N"}};
   specs.insert(specs.end(), endpoint.begin(), endpoint.end());
   return specs;
 }
@@ -182,7 +182,7 @@ int RunProbe(const Args& args) {
 CommandSpec EndpointCommand() {
   return {"endpoint", "what an HTTP model endpoint supports (API, model name, logprobs, determinism, seeds)",
           "probe URL [--api llama-server|openai-completions] [--model NAME] [--api-key-env NAME] [--json]",
-          WithEndpointOptions({{"json", false, "print one JSON object"}}), RunProbe};
+          WithEndpointOptions({{"json", false, "print one JSON object"}}), RunProbe, 2};
 }
 
 }  // namespace pot::cli

@@ -68,15 +68,15 @@ CommandSpec ForgeCommand() {
   return {"forge",
           "train the family of small test models (deterministic from --seed; reuses a matching family in DIR)",
           "DIR [--seed N] [--members a,b] [--json]",
-          {{"seed", true, "family seed (default 1)"},
-           {"members", true, "comma-separated subset to build (default: whole family)"},
-           {"max-steps", true, "cap optimizer steps per trained member (tests of determinism)"},
-           {"threads", true, "threads (default: all cores)"},
-           {"vocab-dir", true, "folder with llama.cpp's ggml-vocab-*.gguf (default: the build's llama.cpp)"},
-           {"corpus-dir", true, "folder with the fortunes files (default /usr/share/games/fortunes)"},
+          {{"seed", true, "family seed (default 1)", 0, "N"},
+           {"members", true, "comma-separated subset to build (default: whole family)", 0, "a,b,..."},
+           {"max-steps", true, "cap optimizer steps per trained member (tests of determinism)", 0, "N"},
+           {"threads", true, "threads (default: all cores)", 0, "N"},
+           {"vocab-dir", true, "folder with llama.cpp's ggml-vocab-*.gguf (default: the build's llama.cpp)", 0, "DIR"},
+           {"corpus-dir", true, "folder with the fortunes files (default /usr/share/games/fortunes)", 0, "DIR"},
            {"quiet", false, "no progress lines on stderr"},
            {"json", false, "print one JSON object"}},
-          RunForge};
+          RunForge, 1};
 }
 
 }  // namespace pot::cli

@@ -19,6 +19,8 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
+constexpr size_t kRootBytes = 32;  // a SHA-256 Merkle root
+
 Status Hash(const Args& args, const std::string& model, bool file_digest, manifest::Manifest* m) {
   ProgressBar bar("hashing", args.Has("quiet"));
   manifest::HashOptions options;
@@ -42,15 +44,15 @@ int Check(const Args& args) {
   const bool weights_only = args.Has("weights-only");
   const bool match = c.changed.empty() && c.missing.empty() && c.extra.empty() && (weights_only || !c.metadata_changed);
   if (args.Has("json")) {
-    json j = {{"match", match}, {"changed", c.changed}, {"missing", c.missing}, {"extra", c.extra},
+    json j = {{"file", pos[0]}, {"match", match}, {"changed", c.changed}, {"missing", c.missing}, {"extra", c.extra},
               {"metadata_changed", c.metadata_changed}, {"root", actual.root}, {"expected_root", expected.root}};
     PrintJson(j);
-  } else {
+  } else if (!args.Has("status")) {
     for (const auto& n : c.changed) std::printf("changed  %s\n", text::EscapeForTerminal(n).c_str());
     for (const auto& n : c.missing) std::printf("missing  %s\n", text::EscapeForTerminal(n).c_str());
     for (const auto& n : c.extra) std::printf("extra    %s\n", text::EscapeForTerminal(n).c_str());
     if (c.metadata_changed) std::printf("metadata changed%s\n", weights_only ? " (ignored: --weights-only)" : "");
-    std::printf("%s: %s\n", text::EscapeForTerminal(pos[0]).c_str(), match ? "MATCH" : "MISMATCH");
+    std::printf("%s: %s\n", text::EscapeForTerminal(pos[0]).c_str(), CheckWord(match));
   }
   return match ? kExitOk : kExitNegative;
 }
@@ -113,8 +115,8 @@ int RunHash(const Args& args) {
   const std::string& model = args.positionals()[0];
   const auto sign = args.Get("sign");
   // With --sign, -o names the signature (the manifest is in it: its roots, and every file's digest).
-  const auto out = sign ? std::nullopt : args.Get("o"), statement = args.Get("statement");
-  const auto signature = sign ? std::optional(args.Get("o").value_or(DefaultSignaturePath(model))) : std::nullopt;
+  const auto out = sign ? std::nullopt : args.Get("output"), statement = args.Get("statement");
+  const auto signature = sign ? std::optional(args.Get("output").value_or(DefaultSignaturePath(model))) : std::nullopt;
   Status s;
   EcdsaKey signer;
   if (sign) s = ReadEcdsaKey(Env::Default(), *sign, &signer);
@@ -191,25 +193,37 @@ int ProofVerify(const Args& args) {
   Status s = ReadFileToString(Env::Default(), pos[1], &text);
   if (s.ok()) s = manifest::ProofFromJson(text, pos[1], &p);
   if (!s.ok()) return ReportError(s);
+  std::string want;
+  s = args.GetHex("root", kRootBytes, &want);
+  if (!s.ok()) return ReportError(s);
   const manifest::TensorEntry& t = p.tensor;
-  if (auto want = args.Get("root"); want && *want != HexOf(p.root)) {
-    std::printf("INVALID: the proof is for root %s, not %s\n", HexOf(p.root).c_str(), text::EscapeForTerminal(*want).c_str());
-    return kExitNegative;
-  }
   // The leaf is recomputed from the tensor's fields: the proof binds name, type, shape, size and digest.
-  s = merkle::VerifyInclusion(p.leaf_index, p.tree_size, merkle::LeafHash(manifest::TensorLeafData(t)), p.path, p.root);
-  if (!s.ok()) {
-    std::printf("INVALID: %s\n", s.message().c_str());
-    return kExitNegative;
+  std::string failure;
+  if (!want.empty() && want != p.root) {
+    failure = "the proof is for root " + HexOf(p.root) + ", not " + HexOf(want);
+  } else if (Status v = merkle::VerifyInclusion(p.leaf_index, p.tree_size, merkle::LeafHash(manifest::TensorLeafData(t)),
+                                                p.path, p.root);
+             !v.ok()) {
+    failure = v.message();
   }
-  std::printf("VALID: tensor %s (sha256 %s) is leaf %llu of root %s\n", text::EscapeForTerminal(t.name).c_str(), ToHex(t.sha256).c_str(),
-              static_cast<unsigned long long>(p.leaf_index), HexOf(p.root).c_str());
-  // Without --root the proof only agrees with the root it carries itself, which whoever made it chose.
-  if (!args.Get("root")) {
-    std::printf("note: only self-consistent: the root is the one the proof names; pass --root HEX with a root you "
-                "trust (from its manifest or bundle) to check the tensor belongs to that model\n");
+  const bool ok = failure.empty();
+  if (args.Has("json")) {
+    PrintJson({{"file", pos[1]}, {"ok", ok}, {"reason", failure}, {"tensor", t.name}, {"sha256", ToHex(t.sha256)},
+               {"leaf_index", p.leaf_index}, {"root", HexOf(p.root)}, {"root_pinned", !want.empty()}});
+  } else if (!args.Has("status") && !ok) {
+    std::printf("%s: %s (%s)\n", text::EscapeForTerminal(pos[1]).c_str(), CheckWord(false),
+                text::EscapeForTerminal(failure).c_str());
+  } else if (!args.Has("status")) {
+    std::printf("%s: %s (tensor %s, sha256 %s, leaf %llu of root %s)\n", text::EscapeForTerminal(pos[1]).c_str(),
+                CheckWord(true), text::EscapeForTerminal(t.name).c_str(), ToHex(t.sha256).c_str(),
+                static_cast<unsigned long long>(p.leaf_index), HexOf(p.root).c_str());
+    // Without --root the proof only agrees with the root it carries itself, which whoever made it chose.
+    if (want.empty()) {
+      std::printf("note: only self-consistent: the root is the one the proof names; pass --root HEX with a root you "
+                  "trust (from its manifest or bundle) to check the tensor belongs to that model\n");
+    }
   }
-  return kExitOk;
+  return ok ? kExitOk : kExitNegative;
 }
 
 int RunProof(const Args& args) {
@@ -227,26 +241,30 @@ CommandSpec HashCommand() {
           "MODEL.gguf [-o MANIFEST] [--statement FILE] [--force] [--json]\n       pot hash --check MANIFEST MODEL.gguf\n"
           "       pot hash MODEL.gguf --sign KEY [-o MODEL.sig]\n"
           "       pot hash --verify-signature MODEL.sig --trust KEY.pub MODEL.gguf",
-          {{"o", true, "write the manifest (JSON) to this file", 'o'},
+          {{"output", true, "write the manifest (JSON) to this file (with --sign: the signature)", 'o', "FILE"},
            {"json", false, "print the manifest (or, with --check, the comparison) as JSON"},
-           {"statement", true, "also hash the whole file and write an in-toto Statement"},
+           {"statement", true, "also hash the whole file and write an in-toto Statement", 0, "FILE"},
            ForceOption(),
-           {"check", true, "compare MODEL with this manifest: exit 0 match, 1 mismatch"},
+           {"check", true, "compare MODEL with this manifest: 'MODEL: OK' (exit 0) or 'MODEL: FAILED' (exit 1)", 0, "MANIFEST"},
+           {"status", false, "with --check: print nothing, the exit code says it"},
            {"weights-only", false, "with --check: ignore metadata changes"},
            {"sign", true, "sign the model with this ECDSA P-256 key (pot keygen --type ecdsa-p256): an OpenSSF Model "
-                          "Signing signature, written to -o (default MODEL.sig)"},
-           {"verify-signature", true, "check this OpenSSF Model Signing signature of MODEL: exit 0 OK, 1 FAILED"},
-           {"trust", true, "with --verify-signature: the signer's public key (KEY.pub)"},
-           {"threads", true, "hashing threads (default: all cores)"},
+                          "Signing signature, written to -o (default MODEL.sig)", 0, "KEY"},
+           {"verify-signature", true, "check this OpenSSF Model Signing signature of MODEL: exit 0 OK, 1 FAILED", 0,
+            "MODEL.sig"},
+           {"trust", true, "with --verify-signature: the signer's public key", 0, "KEY.pub"},
+           {"threads", true, "hashing threads (default: all cores)", 0, "N"},
            {"quiet", false, "no progress bar"}},
-          RunHash};
+          RunHash, 1};
 }
 
 CommandSpec ProofCommand() {
   return {"proof", "RFC 6962 inclusion proof that a tensor belongs to a manifest's root, and its check",
-          "tensor MANIFEST NAME\n       pot proof verify PROOF.json [--root HEX]",
-          {{"root", true, "the root the proof must be for (verify)"}},
-          RunProof};
+          "tensor MANIFEST NAME\n       pot proof verify PROOF.json [--root HEX] [--status] [--json]",
+          {{"root", true, "verify: the root the proof must be for (64 hex digits, either case)", 0, "HEX"},
+           {"status", false, "verify: print nothing, the exit code says it"},
+           {"json", false, "verify: print one JSON object (tensor: the proof is JSON already)"}},
+          RunProof, 3};
 }
 
 }  // namespace pot::cli

@@ -42,7 +42,7 @@ int RunInfo(const Args& args) {
 
 CommandSpec InfoCommand() {
   return {"info", "describe a GGUF model: architecture, parameters, tensor types, tokenizer", "MODEL.gguf [--json]",
-          {{"json", false, "print one JSON object"}}, RunInfo};
+          {{"json", false, "print one JSON object"}}, RunInfo, 1};
 }
 
 }  // namespace pot::cli

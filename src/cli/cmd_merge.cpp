@@ -18,7 +18,7 @@ int MergeSelfcheck(const Args& args, Env* env, const std::vector<shard::Shard>& 
   std::string method, journal;
   selfcheck::Summary summary;
   Status s = shard::MergeSelfcheck(shards, &options, &method, &summary, &journal);
-  if (s.ok() && args.Get("o")) s = WriteFileAtomically(env, *args.Get("o"), journal, OutputWrite(args));
+  if (s.ok() && args.Get("output")) s = WriteFileAtomically(env, *args.Get("output"), journal, OutputWrite(args));
   if (!s.ok()) return ReportError(s);
   if (args.Has("json")) {
     PrintJson(selfcheck::SummaryJson(options, method, summary));
@@ -30,7 +30,7 @@ int MergeSelfcheck(const Args& args, Env* env, const std::vector<shard::Shard>& 
 
 // Reference build shards: the signed file a single build writes, byte for byte.
 int MergeReference(const Args& args, Env* env, const std::vector<shard::Shard>& shards) {
-  const auto out = args.Get("o"), sign_path = args.Get("sign");
+  const auto out = args.Get("output"), sign_path = args.Get("sign");
   if (!out || !sign_path) {
     return ReportError(Status::InvalidArgument("reference build shards merge into a signed file: give --sign SIGNKEY -o REF.potref"));
   }
@@ -57,10 +57,10 @@ int RunMerge(const Args& args) {
   Env* env = Env::Default();
   std::vector<shard::Shard> shards;
   Status s = shard::ReadShards(env, args.positionals(), &shards);
-  if (s.ok() && args.Get("o")) {
+  if (s.ok() && args.Get("output")) {
     auto inputs = args.positionals();
     inputs.push_back(args.Get("sign").value_or(""));
-    s = CheckOutputPath(env, *args.Get("o"), inputs, args.Has("force"));
+    s = CheckOutputPath(env, *args.Get("output"), inputs, args.Has("force"));
   }
   if (!s.ok()) return ReportError(s);
   return shards.front().kind == shard::Kind::kSelfcheck ? MergeSelfcheck(args, env, shards)
@@ -73,8 +73,8 @@ CommandSpec MergeCommand() {
   return {"merge",
           "merge the shards of a selfcheck or reference build (--shard I/N) into what one run gives",
           "SHARD... [--json] [-o OUT] [--sign SIGNKEY] [--force]",
-          {{"o", true, "selfcheck: write the run's journal here; reference build: the signed reference file", 'o'},
-           {"sign", true, "reference build: the Ed25519 signing key (pot keygen)"},
+          {{"output", true, "selfcheck: write the run's journal here; reference build: the signed reference file", 'o', "OUT"},
+           {"sign", true, "reference build: the Ed25519 signing key (pot keygen)", 0, "SIGNKEY"},
            ForceOption(),
            {"json", false, "print one JSON object"}},
           RunMerge};

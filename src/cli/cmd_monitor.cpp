@@ -1,10 +1,11 @@
 // pot monitor: the command line over monitor::Run (docs/monitor.md).
-#include <csignal>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
 #include "cli/endpoint_options.h"
+#include "cli/interrupt.h"
+#include "cli/output.h"
 #include "cli/run_dir.h"
 #include "crypto/sha256.h"
 #include "endpoint/endpoint.h"
@@ -19,14 +20,6 @@ using json = nlohmann::ordered_json;
 
 // Challenges a fresh monitor key commits to: at 4 challenges a second, eight years of monitoring.
 constexpr uint64_t kMonitorChallenges = 1000000000;
-
-// The first SIGINT or SIGTERM asks the run to stop after the challenge in flight; a second one ends it at
-// once (the journal is crash-safe: the rerun records that challenge as unanswered).
-std::atomic<int> g_stop_signal{0};
-void OnStopSignal(int signo) {
-  g_stop_signal.store(signo);
-  std::signal(signo, SIG_DFL);
-}
 
 // "500ms", "30s", "5m", "1h": a positive whole number and its unit.
 Status ParseDuration(const std::string& text, std::chrono::milliseconds* out) {
@@ -45,10 +38,7 @@ Status MonitorOptions(const Args& args, monitor::Options* o) {
   if (!args.Has("endpoint") || !args.Has("ref") || !args.Has("every")) {
     return Status::InvalidArgument("monitor needs --endpoint URL, --ref A.gguf (the claimed model) and --every DURATION");
   }
-  if (!args.positionals().empty()) {
-    return Status::InvalidArgument("monitor takes no positional arguments ('" + args.positionals()[0] + "')");
-  }
-  if (args.Get("o") && args.Get("o")->empty()) return Status::InvalidArgument("-o needs a run directory");
+  if (args.Get("output") && args.Get("output")->empty()) return Status::InvalidArgument("-o needs a run directory");
   POT_RETURN_IF_ERROR(ParseDuration(*args.Get("every"), &o->every));
   uint64_t challenges = 4;
   POT_RETURN_IF_ERROR(args.GetU64("challenges", challenges, &challenges));
@@ -152,8 +142,9 @@ int RunMonitor(const Args& args) {
     if (s.ok()) std::fprintf(stderr, "commitment %s (key in %s/run.key)\n", ToHex(key.commitment).c_str(), run_dir.c_str());
   }
   if (!s.ok()) return ReportError(s);
-  std::signal(SIGINT, OnStopSignal);
-  std::signal(SIGTERM, OnStopSignal);
+  // The first SIGINT or SIGTERM asks the run to stop after the challenge in flight; a second one ends it at
+  // once (the journal is crash-safe: the rerun records that challenge as unanswered).
+  StopOnSignals();
   monitor::Callbacks callbacks;
   const bool quiet = args.Has("quiet");
   callbacks.on_resume = [](const std::string& line) { std::fprintf(stderr, "%s\n", text::EscapeForTerminal(line).c_str()); };
@@ -170,9 +161,10 @@ int RunMonitor(const Args& args) {
   };
   monitor::Result result;
   s = monitor::Run(env, run_dir + "/monitor.jsonl", monitor::HeaderLine(header, options), options, *gen, scorer.get(),
-                   &g_stop_signal, callbacks, &result);
+                   StopSignal(), callbacks, &result);
   if (!s.ok()) return ReportError(s);
   if (args.Has("json")) PrintJson(ResultJson(result, run_dir));
+  SetJsonErrors(false);  // the one object is printed: a failing alarm command or webhook is a line on stderr only
   switch (result.stop) {
     case monitor::Stop::kAlarm: {
       const monitor::Alarm& a = result.alarm;
@@ -190,7 +182,7 @@ int RunMonitor(const Args& args) {
     case monitor::Stop::kInterrupted:
       std::fprintf(stderr, "interrupted after round %llu; rerun the same command to resume\n",
                    static_cast<unsigned long long>(result.last.round));
-      return 128 + g_stop_signal.load();
+      return 128 + StopSignal()->load();
     case monitor::Stop::kRounds: break;
   }
   if (!args.Has("json")) {
@@ -209,28 +201,28 @@ CommandSpec MonitorCommand() {
           "keep verifying an endpoint over time; alarm (exit 1) when its behaviour changes",
           "--endpoint URL --ref A.gguf --every DURATION [--challenges N] [--alpha A] [--score ...] [--rounds N]\n"
           "       [--on-alarm CMD] [--webhook URL] [-o RUNDIR] [--json] [endpoint options]",
-          WithEndpointOptions({{"endpoint", true, "the base URL of the HTTP endpoint claimed to serve the --ref model"},
-           {"ref", true, "the reference model (GGUF)"},
-           {"every", true, "a round every DURATION: 500ms, 30s, 5m, 1h"},
-           {"challenges", true, "fresh challenges scored per round (default 4)"},
-           {"rounds", true, "stop after N rounds of this call, exit 0 when no alarm (default: until alarm or signal)"},
-           {"alpha", true, "bound on the probability of any false alarm, over the whole run (default 0.01)"},
-           {"epsilon", true, "the null's bound on every token's mean score, for text on |mean - 1/2| (default: the score's calibrated tolerance)"},
-           {"score", true, "replay, greedy, logprobs or text (default: the strongest the endpoint supports); text is watched both ways"},
-           {"tau", true, "the margin that counts as a tie: greedy, nats below the argmax (default 0.05); replay, probability (default 0.001)"},
-           {"top-logprobs", true, "logprobs: how many top log-probabilities to ask for (default 8)"},
-           {"tokens", true, "tokens the endpoint generates per challenge (default 32)"},
-           {"on-alarm", true, "run CMD through /bin/sh on an alarm, the details in POT_ALARM_* environment variables"},
-           {"webhook", true, "POST the alarm as a JSON object to this URL"},
-           {"key", true, "challenge key file from 'pot challenge commit' (default: a fresh key in RUNDIR/run.key)"},
-           {"family", true, "with a fresh key: challenge family (default templates)"},
-           {"corpus", true, "corpus file for the corpus family"},
-           {"o", true, "run directory for the key and journal (default pot-monitor-TIME-RANDOM); rerun to resume", 'o'},
-           {"threads", true, "CPU threads for the reference model (default: all cores)"},
+          WithEndpointOptions({{"endpoint", true, "the base URL of the HTTP endpoint claimed to serve the --ref model", 0, "URL"},
+           {"ref", true, "the reference model (GGUF)", 0, "A.gguf"},
+           {"every", true, "a round every DURATION: 500ms, 30s, 5m, 1h", 0, "DURATION"},
+           {"challenges", true, "fresh challenges scored per round (default 4)", 0, "N"},
+           {"rounds", true, "stop after N rounds of this call, exit 0 when no alarm (default: until alarm or signal)", 0, "N"},
+           {"alpha", true, "bound on the probability of any false alarm, over the whole run (default 0.01)", 0, "A"},
+           {"epsilon", true, "the null's bound on every token's mean score, for text on |mean - 1/2| (default: the score's calibrated tolerance)", 0, "E"},
+           {"score", true, "replay, greedy, logprobs or text (default: the strongest the endpoint supports); text is watched both ways", 0, "SCORE"},
+           {"tau", true, "the margin that counts as a tie: greedy, nats below the argmax (default 0.05); replay, probability (default 0.001)", 0, "T"},
+           {"top-logprobs", true, "logprobs: how many top log-probabilities to ask for (default 8)", 0, "K"},
+           {"tokens", true, "tokens the endpoint generates per challenge (default 32)", 0, "K"},
+           {"on-alarm", true, "run CMD through /bin/sh on an alarm, the details in POT_ALARM_* environment variables", 0, "CMD"},
+           {"webhook", true, "POST the alarm as a JSON object to this URL", 0, "URL"},
+           {"key", true, "challenge key file from 'pot challenge commit' (default: a fresh key in RUNDIR/run.key)", 0, "KEYFILE"},
+           {"family", true, "with a fresh key: challenge family (default templates)", 0, "F"},
+           {"corpus", true, "corpus file for the corpus family", 0, "FILE"},
+           {"output", true, "run directory for the key and journal (default pot-monitor-TIME-RANDOM); rerun to resume", 'o', "RUNDIR"},
+           {"threads", true, "CPU threads for the reference model (default: all cores)", 0, "N"},
            {"json", false, "print one JSON object at the end"},
            {"quiet", false, "no progress line per round (outages are still reported)"},
            {"verbose", false, "show llama.cpp's log"}}),
-          RunMonitor};
+          RunMonitor, 0};
 }
 
 }  // namespace pot::cli

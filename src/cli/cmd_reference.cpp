@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 #include "cli/placement_options.h"
 #include "cli/output.h"
 #include "cli/progress.h"
@@ -17,13 +18,17 @@ namespace {
 using json = nlohmann::ordered_json;
 
 // One shard of the build: its block of challenges journaled to REF.potref.shard-I-of-N, for pot merge.
-int BuildShard(Env* env, const reference::BuildOptions& o, const shard::Spec& spec) {
+int BuildShard(const Args& args, Env* env, const reference::BuildOptions& o, const shard::Spec& spec,
+               const std::function<int()>& interrupted) {
   std::string path;
   shard::Range range;
   uint64_t resumed_from = 0;
   Status s = shard::BuildReferenceShard(env, o, spec, &path, &range, &resumed_from);
-  if (!s.ok()) return ReportError(s);
-  if (resumed_from > 0) std::fprintf(stderr, "resumed after %llu challenges\n", static_cast<unsigned long long>(resumed_from));
+  if (!s.ok()) return Interrupted() ? interrupted() : ReportError(s);
+  if (args.Has("json")) {
+    PrintJson({{"file", path}, {"shard", shard::SpecName(spec)}, {"first", range.first}, {"last", range.end - 1}});
+    return kExitOk;
+  }
   std::printf("%s: shard %s, challenges %llu to %llu; pot merge it with the others\n", path.c_str(),
               shard::SpecName(spec).c_str(), static_cast<unsigned long long>(range.first),
               static_cast<unsigned long long>(range.end - 1));
@@ -33,7 +38,7 @@ int BuildShard(Env* env, const reference::BuildOptions& o, const shard::Spec& sp
 int Build(const Args& args) {
   Env* env = Env::Default();
   const auto& pos = args.positionals();
-  auto key_path = args.Get("key"), sign_path = args.Get("sign"), out = args.Get("o"), shard_text = args.Get("shard");
+  auto key_path = args.Get("key"), sign_path = args.Get("sign"), out = args.Get("output"), shard_text = args.Get("shard");
   if (pos.size() != 2 || !key_path || (!sign_path && !shard_text) || !out || !args.Has("n")) {
     return ReportError(Status::InvalidArgument("reference build needs MODEL --key KEYFILE --sign SIGNKEY -n N -o REF.potref"));
   }
@@ -79,20 +84,46 @@ int Build(const Args& args) {
     s = Status::InvalidArgument("-n " + std::to_string(o.n) + " exceeds the key's committed n_max " + std::to_string(o.key.n_max));
   }
   if (!s.ok()) return ReportError(s);
+  // The challenges this call is to build: all N, or the shard's block.
+  shard::Range range{0, o.n};
+  if (shard_text) {
+    s = shard::RangeOf(spec, o.n, &range).WithContext("--shard " + shard::SpecName(spec));
+    if (!s.ok()) return ReportError(s);
+  }
   engine::Init(args.Has("verbose"));
   const bool quiet = args.Has("quiet");
   ProgressBar hash_bar("hashing " + o.model_path, quiet);
   ProgressBar build_bar("challenges", quiet, "challenges", 1);
+  uint64_t built = 0;
+  bool first_progress = true;
   o.hash_progress = [&hash_bar](uint64_t done, uint64_t total) { hash_bar.Update(done, total); };
-  o.build_progress = [&build_bar](uint64_t done, uint64_t total) { build_bar.Update(done, total); };
-  if (shard_text) return BuildShard(env, o, spec);
+  o.build_progress = [&](uint64_t done, uint64_t total) {
+    if (first_progress) {
+      if (done > 0) ReportResuming(done, total, "challenges", shard_text ? written : o.out_path + ".journal");
+      // From now on (the model hashed, the journal open) a signal stops the build between challenges; the
+      // journal keeps every finished one for the rerun.
+      StopOnSignals();
+    }
+    first_progress = false;
+    built = done;
+    build_bar.Update(done, total);
+  };
+  o.stop = [] { return Interrupted(); };
+  auto interrupted = [&] { return ReportInterrupted(built, range.size(), "challenges"); };
+  if (shard_text) return BuildShard(args, env, o, spec, interrupted);
   uint64_t resumed_from = 0;
   s = reference::Build(env, o, &resumed_from);
+  if (!s.ok() && Interrupted()) return interrupted();
   if (!s.ok()) return ReportError(s);
-  if (resumed_from > 0) std::fprintf(stderr, "resumed after %llu challenges\n", static_cast<unsigned long long>(resumed_from));
   reference::File file;
   s = reference::ReadFile(env, o.out_path, &file);
   if (!s.ok()) return ReportError(s);
+  if (args.Has("json")) {
+    PrintJson({{"file", o.out_path}, {"challenges", file.header.n}, {"topk", file.header.topk},
+               {"tail_samples", file.header.tail_samples}, {"continuation_tokens", file.header.continuation_tokens},
+               {"sha256", file.sha256}, {"signer", KeyId(file.signer)}, {"resumed_from", resumed_from}});
+    return kExitOk;
+  }
   std::printf("%s: %llu challenges, top-%d, sha256 %s, signed by %s\n", o.out_path.c_str(),
               static_cast<unsigned long long>(file.header.n), file.header.topk, file.sha256.c_str(),
               KeyId(file.signer).c_str());
@@ -203,27 +234,27 @@ int RunReference(const Args& args) {
 CommandSpec ReferenceCommand() {
   return {"reference",
           "build a signed reference file from the reference model alone, so verify loads only the candidate",
-          "build MODEL --key KEYFILE --sign SIGNKEY -n N -o REF.potref [--tokens K] [--topk K] [--samples S] [--force]\n"
+          "build MODEL --key KEYFILE --sign SIGNKEY -n N -o REF.potref [--tokens K] [--topk K] [--samples S] [--force] [--json]\n"
           "       pot reference build MODEL --key KEYFILE -n N -o REF.potref --shard I/N [...]\n"
           "       pot reference info REF.potref [--trust PUBKEY] [--model A.gguf [--key KEYFILE] [--sample N]] [--json]",
-          WithPlacementOptions({{"key", true, "challenge key file from 'pot challenge commit' (info --model: also check the tail draws)"},
-           {"sign", true, "Ed25519 signing key (pot keygen)"},
-           {"n", true, "challenges to store (at most the key's n_max)", 'n'},
-           {"o", true, "the reference file to write", 'o'},
+          WithPlacementOptions({{"key", true, "challenge key file from 'pot challenge commit' (info --model: also check the tail draws)", 0, "KEYFILE"},
+           {"sign", true, "Ed25519 signing key (pot keygen)", 0, "SIGNKEY"},
+           {"n", true, "challenges to store (at most the key's n_max)", 'n', "N"},
+           {"output", true, "the reference file to write", 'o', "REF.potref"},
            ForceOption(),
-           {"tokens", true, "continuation tokens the reference generates per challenge (default 0, as verify)"},
-           {"topk", true, "the reference's most likely tokens kept per position (default 4, at most 20)"},
-           {"samples", true, "tokens drawn from the rest of its distribution per position (default 4; 0: score is a lower bound)"},
-           {"shard", true, "build: only shard I (from 0) of N of the challenges, unsigned, into REF.potref.shard-I-of-N (pot merge)"},
-           {"corpus", true, "corpus file for the corpus family"},
-           {"threads", true, "CPU threads (default: all cores)"},
-           {"trust", true, "info: the public key the file must be signed by"},
-           {"model", true, "info: recompute the file's records from this model (the one it names) and fail on any it does not reproduce"},
-           {"sample", true, "info --model: recompute this many challenges, drawn at random (default 0: all)"},
-           {"json", false, "info: print one JSON object"},
+           {"tokens", true, "continuation tokens the reference generates per challenge (default 0, as verify)", 0, "K"},
+           {"topk", true, "the reference's most likely tokens kept per position (default 4, at most 20)", 0, "K"},
+           {"samples", true, "tokens drawn from the rest of its distribution per position (default 4; 0: score is a lower bound)", 0, "S"},
+           {"shard", true, "build: only shard I (from 0) of N of the challenges, unsigned, into REF.potref.shard-I-of-N (pot merge)", 0, "I/N"},
+           {"corpus", true, "corpus file for the corpus family", 0, "FILE"},
+           {"threads", true, "CPU threads (default: all cores)", 0, "N"},
+           {"trust", true, "info: the public key the file must be signed by", 0, "KEY.pub"},
+           {"model", true, "info: recompute the file's records from this model (the one it names) and fail on any it does not reproduce", 0, "A.gguf"},
+           {"sample", true, "info --model: recompute this many challenges, drawn at random (default 0: all)", 0, "N"},
+           {"json", false, "print one JSON object"},
            {"quiet", false, "no progress bars"},
            {"verbose", false, "show llama.cpp's log"}}),
-          RunReference};
+          RunReference, 2};
 }
 
 }  // namespace pot::cli

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 #include "cli/placement_options.h"
 #include "cli/progress.h"
 #include "journal/journal.h"
@@ -59,13 +60,15 @@ int RunSelfcheck(const Args& args) {
   // A journal is bound to the model's weights and every parameter.
   std::unique_ptr<journal::Journal> journal;
   std::vector<std::string> done;
+  const std::string journal_path =
+      !journal_dir ? "" : shard_text ? shard::PathFor(*journal_dir + "/selfcheck", spec) : *journal_dir + "/selfcheck.jsonl";
   if (journal_dir) {
     manifest::Manifest m;
     s = manifest::HashModel(env, options.model_path, {}, &m);
     if (s.ok()) s = env->CreateDirs(*journal_dir);
     if (s.ok()) {
       const std::string header = selfcheck::HeaderLine(options, m.root, method.c_str());
-      s = journal::Journal::Open(env, shard_text ? shard::PathFor(*journal_dir + "/selfcheck", spec) : *journal_dir + "/selfcheck.jsonl",
+      s = journal::Journal::Open(env, journal_path,
                                  shard_text ? shard::HeaderLine(shard::Kind::kSelfcheck, spec, options.prompts, header) : header,
                                  [](const std::string& line) {
                                    selfcheck::PromptResult r;
@@ -83,17 +86,17 @@ int RunSelfcheck(const Args& args) {
     if (!s.ok()) return ReportError(s);
     summary.Add(r, done[i]);
   }
-  if (!done.empty()) {
-    std::fprintf(stderr, "resuming: %zu of %llu prompts already checked\n", done.size(),
-                 static_cast<unsigned long long>(range.size()));
-  }
+  if (!done.empty()) ReportResuming(done.size(), range.size(), "prompts", journal_path);
 
   engine::Init(args.Has("verbose"));
   std::unique_ptr<selfcheck::Checker> checker;
   if (summary.prompts < range.size()) s = selfcheck::Checker::Open(options, &checker);
   if (!s.ok()) return ReportError(s);
   ProgressBar bar("selfcheck", args.Has("quiet"), "prompts", 1);
+  // A signal stops the run between prompts: every prompt journaled so far is whole, and a rerun resumes.
+  StopOnSignals();
   auto record = [&](const selfcheck::PromptResult& r) -> Status {
+    if (Interrupted()) return InterruptedStatus();
     const std::string line = selfcheck::RecordLine(r);
     if (journal) POT_RETURN_IF_ERROR(journal->Append(line));
     summary.Add(r, line);
@@ -103,16 +106,21 @@ int RunSelfcheck(const Args& args) {
   if (method == "stored") {
     s = checker->RunStored(record);
   } else {
-    for (uint64_t i = range.first + summary.prompts; i < range.end && s.ok(); ++i) {
+    for (uint64_t i = range.first + summary.prompts; i < range.end && s.ok() && !Interrupted(); ++i) {
       selfcheck::PromptResult r;
       s = checker->RunLockstep(i, &r);
       if (s.ok()) s = record(r);
     }
   }
+  if (Interrupted() && summary.prompts < range.size()) {
+    return ReportInterrupted(summary.prompts, range.size(), "prompts", journal != nullptr);
+  }
   if (s.ok() && journal) s = journal->Close();
   if (!s.ok()) return ReportError(s);
 
-  if (shard_text) {
+  if (shard_text && args.Has("json")) {
+    PrintJson({{"shard", shard::SpecName(spec)}, {"first", range.first}, {"last", range.end - 1}, {"journal", journal_path}});
+  } else if (shard_text) {
     // A finished shard succeeds whatever it found (a scheduler would retry a failed one); pot merge answers.
     std::printf("shard %s: prompts %llu to %llu checked; pot merge its journal with the others\n", shard::SpecName(spec).c_str(),
                 static_cast<unsigned long long>(range.first), static_cast<unsigned long long>(range.end - 1));
@@ -131,20 +139,20 @@ CommandSpec SelfcheckCommand() {
   return {"selfcheck",
           "determinism test: generate twice with one seed and compare on the fly (tokens and top-k log-probs)",
           "MODEL.gguf --prompts N --tokens T --seed S [--journal DIR [--shard I/N]] [--method streaming|stored] [--json]",
-          WithPlacementOptions({{"prompts", true, "number of prompts (default 100)"},
-           {"tokens", true, "tokens generated per prompt (default 32)"},
-           {"seed", true, "seed of the prompts and of the sampler (default 1)"},
-           {"topk", true, "log-probabilities compared per position: the first run's top k (default 8)"},
-           {"journal", true, "directory of a crash-safe journal: a rerun resumes after the last checked prompt"},
-           {"shard", true, "I/N: check only shard I (from 0) of N of the prompts, into its own file in --journal DIR (pot merge)"},
-           {"method", true, "streaming (default: both runs in lockstep, constant memory) or stored (all references first)"},
-           {"threads", true, "threads of the first run (default: all cores)"},
-           {"second-threads", true, "threads of the second run (default: as the first)"},
-           {"second-ubatch", true, "micro-batch of the second run (default: as the first), to measure the floor"},
+          WithPlacementOptions({{"prompts", true, "number of prompts (default 100)", 0, "N"},
+           {"tokens", true, "tokens generated per prompt (default 32)", 0, "T"},
+           {"seed", true, "seed of the prompts and of the sampler (default 1)", 0, "S"},
+           {"topk", true, "log-probabilities compared per position: the first run's top k (default 8)", 0, "K"},
+           {"journal", true, "directory of a crash-safe journal: a rerun resumes after the last checked prompt", 0, "DIR"},
+           {"shard", true, "I/N: check only shard I (from 0) of N of the prompts, into its own file in --journal DIR (pot merge)", 0, "I/N"},
+           {"method", true, "streaming (default: both runs in lockstep, constant memory) or stored (all references first)", 0, "M"},
+           {"threads", true, "threads of the first run (default: all cores)", 0, "N"},
+           {"second-threads", true, "threads of the second run (default: as the first)", 0, "N"},
+           {"second-ubatch", true, "micro-batch of the second run (default: as the first), to measure the floor", 0, "N"},
            {"json", false, "print the summary as one JSON object"},
            {"quiet", false, "no progress bar"},
            {"verbose", false, "show llama.cpp's log"}}),
-          RunSelfcheck};
+          RunSelfcheck, 1};
 }
 
 }  // namespace pot::cli

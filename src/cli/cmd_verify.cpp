@@ -10,6 +10,7 @@
 
 #include "challenge/challenge.h"
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "cli/run_dir.h"
 #include "crypto/ed25519.h"
@@ -35,7 +36,23 @@ Status TestParams(const Args& args, stats::TestParams* p) {
   POT_RETURN_IF_ERROR(args.GetReal("alpha", 0, 0.5, &p->alpha));
   POT_RETURN_IF_ERROR(args.GetReal("beta", 0, 0.5, &p->beta));
   POT_RETURN_IF_ERROR(args.GetReal("epsilon", 0, 1, &p->epsilon));
-  return args.GetU64("n-max", p->n_max, &p->n_max);
+  POT_RETURN_IF_ERROR(args.GetU64("n-max", p->n_max, &p->n_max));
+  if (p->n_max == 0) return Status::InvalidArgument("--n-max must be at least 1: a test of no challenges decides nothing");
+  return Status::OK();
+}
+
+// The presets' values, for --help.
+std::string PresetsHelp() {
+  std::string text;
+  for (const auto& name : stats::PresetNames()) {
+    stats::TestParams p;
+    if (!stats::Preset(name, &p).ok()) continue;
+    char line[160];
+    std::snprintf(line, sizeof line, "%s%s: alpha %g, beta %g, epsilon %g, n_max %llu", text.empty() ? "" : "; ",
+                  name.c_str(), p.alpha, p.beta, p.epsilon, static_cast<unsigned long long>(p.n_max));
+    text += line;
+  }
+  return text;
 }
 
 Status Options(const Args& args, verify::Options* o) {
@@ -206,11 +223,7 @@ int RunVerify(const Args& args) {
   Env* env = Env::Default();
   verify::Options options;
   Status s = Options(args, &options);
-  if (s.ok() && args.Get("o") && args.Get("o")->empty()) s = Status::InvalidArgument("-o needs a run directory");
-  // A stray word is a mistake (an unquoted path with a space), never something to ignore.
-  if (s.ok() && !args.positionals().empty()) {
-    s = Status::InvalidArgument("verify takes no positional arguments ('" + args.positionals()[0] + "')");
-  }
+  if (s.ok() && args.Get("output") && args.Get("output")->empty()) s = Status::InvalidArgument("-o needs a run directory");
   if (!s.ok()) return ReportError(s);
   // Refuse incomparable models before any key is made or directory written.
   verify::Result result;
@@ -313,9 +326,7 @@ int RunVerify(const Args& args) {
     prior_scores.push_back({r.score.score, r.exchange ? r.exchange->token_scores : std::vector<double>{}});
   }
   if (!s.ok()) return ReportError(s);
-  if (!prior_scores.empty()) {
-    std::fprintf(stderr, "resuming %s after %zu scored challenges\n", run_dir.c_str(), prior_scores.size());
-  }
+  if (!prior_scores.empty()) ReportResuming(prior_scores.size(), options.test.n_max, "challenges", transcript_path);
   // A finished run's outcome line is re-derived below, not appended twice.
   if (previous.finished) lines.pop_back();
 
@@ -333,6 +344,7 @@ int RunVerify(const Args& args) {
     }
     lines.push_back(evidence::RecordLine(MakeRecord(r), options.distance));
     POT_RETURN_IF_ERROR(transcript->Append(lines.back()));
+    if (Interrupted()) return InterruptedStatus();  // after the record: it is on disk whole, the rerun resumes after it
     if (live) {
       std::fprintf(stderr, "\r[%llu/%llu] score %.4f  bounds [%.4f, %.4f]  epsilon %.3g   ",
                    static_cast<unsigned long long>(r.challenge.index + 1), static_cast<unsigned long long>(p.n_max),
@@ -345,7 +357,13 @@ int RunVerify(const Args& args) {
     if (ref_file) return reference::FileScorer::Open(&*ref_file, options.candidate, scorer);
     return verify::ModelPairScorer::Open(options, scorer);
   };
+  // A signal stops the run between challenges (cli/interrupt.h).
+  StopOnSignals();
   s = verify::Run(options.test, header.feed(), *gen, prior_scores, open_scorer, on_record, &result);
+  if (!s.ok() && Interrupted()) {
+    if (live) std::fprintf(stderr, "\n");
+    return ReportInterrupted(lines.size() - 1, p.n_max, "challenges");
+  }
   // A chat API wraps the challenge: a verdict of DIFFERENT may come from the wrapper as well as the weights.
   std::string wrapper_note;
   if (ep && ep->api == endpoint::Api::kOpenAIChat) {
@@ -483,37 +501,37 @@ CommandSpec VerifyCommand() {
           "--ref A.gguf --cand B.gguf [--mode quick|audit|strict] [--key KEYFILE] [--sign SIGNKEY] [-o RUNDIR] [--json]\n"
           "       pot verify --reference REF.potref --key KEYFILE --cand B.gguf --trust REFSIGNER.pub [...]\n"
           "       pot verify --ref A.gguf --endpoint URL [--score greedy|logprobs] [--model NAME] [--api-key-env NAME] [...]",
-          WithPlacementOptions(WithEndpointOptions({{"ref", true, "the reference model (GGUF)"},
-           {"reference", true, "a reference file (pot reference build) instead of --ref: only the candidate is loaded"},
-           {"trust", true, "with --reference: the public key (REFSIGNER.pub) its signer must have (required)"},
+          WithPlacementOptions(WithEndpointOptions({{"ref", true, "the reference model (GGUF)", 0, "A.gguf"},
+           {"reference", true, "a reference file (pot reference build) instead of --ref: only the candidate is loaded", 0, "REF.potref"},
+           {"trust", true, "with --reference: the public key (REFSIGNER.pub) its signer must have (required)", 0, "REFSIGNER.pub"},
            {"accept-any-reference-signer", false,
             "with --reference: accept a file from any signer instead of --trust (insecure; recorded in the evidence)"},
-           {"cand", true, "the candidate model (GGUF)"},
-           {"endpoint", true, "instead of --cand: the base URL of an HTTP endpoint claimed to serve the --ref model"},
-           {"score", true, "with --endpoint: replay, greedy, logprobs or text (default: the strongest the endpoint supports)"},
-           {"parallel", true, "with --endpoint: requests kept in flight (default 1); the test still reads them in order"},
-           {"tau", true, "with --endpoint: the margin that counts as a tie: greedy, nats below the argmax (default 0.05); replay, probability (default 0.001)"},
-           {"top-logprobs", true, "with --endpoint, logprobs: how many top log-probabilities to ask for (default 8)"},
-           {"mode", true, "preset of alpha, beta, epsilon, n_max: quick, audit (default) or strict"},
-           {"key", true, "challenge key file from 'pot challenge commit' (default: a fresh key for this run)"},
-           {"family", true, "with a fresh key: challenge family (default templates)"},
-           {"corpus", true, "corpus file for the corpus family"},
-           {"o", true, "run directory for the key, transcript, result and bundle (default pot-verify-TIME-RANDOM)", 'o'},
-           {"sign", true, "sign an evidence bundle with this Ed25519 key (pot keygen) into RUNDIR/bundle.json"},
-           {"alpha", true, "override the preset's alpha (false DIFFERENT rate)"},
-           {"beta", true, "override the preset's beta (false SAME rate)"},
-           {"epsilon", true, "override the preset's tolerance on the mean score"},
-           {"n-max", true, "override the preset's challenge budget"},
-           {"tokens", true, "continuation tokens the reference generates per challenge (default 0: the challenge text only)"},
-           {"distance", true, "tv (total variation, default) or js (normalized Jensen-Shannon)"},
-           {"threads", true, "CPU threads per model (default: all cores)"},
-           {"cand-ubatch", true, "candidate micro-batch size (numerics only; default 512)"},
+           {"cand", true, "the candidate model (GGUF)", 0, "B.gguf"},
+           {"endpoint", true, "instead of --cand: the base URL of an HTTP endpoint claimed to serve the --ref model", 0, "URL"},
+           {"score", true, "with --endpoint: replay, greedy, logprobs or text (default: the strongest the endpoint supports)", 0, "SCORE"},
+           {"parallel", true, "with --endpoint: requests kept in flight (default 1); the test still reads them in order", 0, "N"},
+           {"tau", true, "with --endpoint: the margin that counts as a tie: greedy, nats below the argmax (default 0.05); replay, probability (default 0.001)", 0, "T"},
+           {"top-logprobs", true, "with --endpoint, logprobs: how many top log-probabilities to ask for (default 8)", 0, "K"},
+           {"mode", true, "preset of alpha, beta, epsilon, n_max (" + PresetsHelp() + ")", 0, "MODE", "audit"},
+           {"key", true, "challenge key file from 'pot challenge commit' (default: a fresh key for this run)", 0, "KEYFILE"},
+           {"family", true, "with a fresh key: challenge family (default templates)", 0, "F"},
+           {"corpus", true, "corpus file for the corpus family", 0, "FILE"},
+           {"output", true, "run directory for the key, transcript, result and bundle (default pot-verify-TIME-RANDOM)", 'o', "RUNDIR"},
+           {"sign", true, "sign an evidence bundle with this Ed25519 key (pot keygen) into RUNDIR/bundle.json", 0, "SIGNKEY"},
+           {"alpha", true, "override the preset's alpha (false DIFFERENT rate)", 0, "A"},
+           {"beta", true, "override the preset's beta (false SAME rate)", 0, "B"},
+           {"epsilon", true, "override the preset's tolerance on the mean score", 0, "E"},
+           {"n-max", true, "override the preset's challenge budget", 0, "N"},
+           {"tokens", true, "continuation tokens the reference generates per challenge (default 0: the challenge text only)", 0, "K"},
+           {"distance", true, "tv (total variation, default) or js (normalized Jensen-Shannon)", 0, "D"},
+           {"threads", true, "CPU threads per model (default: all cores)", 0, "N"},
+           {"cand-ubatch", true, "candidate micro-batch size (numerics only; default 512)", 0, "N"},
            {"cand-flash-attn", false, "candidate uses flash attention (numerics only)"},
-           {"cand-gpu-layers", true, "the candidate's layers on this build's accelerator, overriding --gpu-layers for it"},
+           {"cand-gpu-layers", true, "the candidate's layers on this build's accelerator, overriding --gpu-layers for it", 0, "N"},
            {"json", false, "print one JSON object"},
            {"quiet", false, "no live progress line"},
            {"verbose", false, "show llama.cpp's log"}})),
-          RunVerify};
+          RunVerify, 0};
 }
 
 }  // namespace pot::cli

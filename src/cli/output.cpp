@@ -1,8 +1,27 @@
 #include "cli/output.h"
 
+#include <cstdio>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/cli.h"
+#include "text/text.h"
+
 namespace pot::cli {
+namespace {
+
+bool g_json_errors = false;
+
+}  // namespace
+
+void SetJsonErrors(bool on) { g_json_errors = on; }
+
+void PrintJsonError(const std::string& message, int exit_code) {
+  if (!g_json_errors) return;
+  const nlohmann::ordered_json j = {{"error", message}, {"exit_code", exit_code}, {"meaning", ExitCodeMeaning(exit_code)}};
+  std::fflush(stdout);
+  std::printf("%s\n", text::DumpJson(j, 2, text::JsonText::kAscii).c_str());
+}
 
 OptionSpec ForceOption() { return {"force", false, "replace an existing output file (never an input)"}; }
 

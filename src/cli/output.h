@@ -1,4 +1,4 @@
-// output: the one policy for every file a command writes (docs/cli.md, "Outputs"). Before any work, an
+// output: errors with --json, and the one policy for every file a command writes (docs/cli.md, "Outputs"). Before any work, an
 // output path must not be empty, must not be the same file as any input of the command (refused even
 // with --force: `pot hash M.gguf -o M.gguf` would replace the model), and must not exist unless --force
 // is given. The write itself (WriteFileAtomically with OutputWrite) checks existence again as it renames.
@@ -11,6 +11,12 @@
 #include "env/env.h"
 
 namespace pot::cli {
+
+// With --json (SetJsonErrors, which RunCommand calls), a failure is also one JSON object on stdout,
+// {"error": MESSAGE, "exit_code": N, "meaning": "usage"}, beside its line on stderr, so a script that
+// parses stdout always gets an object. Without --json, PrintJsonError prints nothing.
+void SetJsonErrors(bool on);
+void PrintJsonError(const std::string& message, int exit_code);
 
 // The --force option of every command that writes a file.
 OptionSpec ForceOption();

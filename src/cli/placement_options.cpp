@@ -6,14 +6,14 @@ namespace pot::cli {
 
 std::vector<OptionSpec> WithPlacementOptions(std::vector<OptionSpec> specs) {
   specs.push_back({"rpc", true,
-                   "HOST:PORT[,HOST:PORT...]: run the model's layers on these ggml-rpc-server processes (same build as "
-                   "pot; loopback only unless --rpc-allow-remote)"});
+                   "run the model's layers on these ggml-rpc-server processes (same build as pot; loopback only unless "
+                   "--rpc-allow-remote)", 0, "HOST:PORT[,...]"});
   specs.push_back({"rpc-allow-remote", false,
                    "accept RPC servers on other hosts: the protocol has no authentication or encryption, so only over a "
                    "private link"});
-  specs.push_back({"tensor-split", true, "with --rpc: each device's share of the layers, e.g. 3,1 (default: equal)"});
+  specs.push_back({"tensor-split", true, "with --rpc: each device's share of the layers, e.g. 3,1 (default: equal)", 0, "S1,S2,..."});
   specs.push_back({"gpu-layers", true,
-                   "layers on the devices: RPC servers (default: all) or this build's accelerator (default 0)"});
+                   "layers on the devices: RPC servers (default: all) or this build's accelerator (default 0)", 0, "N"});
   specs.push_back({"no-repack", false,
                    "no CPU repacked weight layouts: the numerics of an RPC run on this host's CPU (always so with --rpc)"});
   return specs;

@@ -34,7 +34,7 @@ Status CreateDefaultRunDir(Env* env, const std::string& prefix, std::string* run
 
 Status OpenRunDir(const Args& args, Env* env, const std::string& prefix, std::string* run_dir,
                   std::unique_ptr<FileLock>* lock) {
-  if (auto o = args.Get("o")) {
+  if (auto o = args.Get("output")) {
     *run_dir = *o;
     POT_RETURN_IF_ERROR(env->CreateDirs(*run_dir));
   } else {

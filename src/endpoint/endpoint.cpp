@@ -81,7 +81,7 @@ Status Scorer::Open(const Options& options, std::unique_ptr<http::Client> client
   }
   s->served_model_ = options.expected_model;
   POT_RETURN_IF_ERROR(engine::LoadModel(options.reference.path, {.placement = options.reference.placement}, &s->model_));
-  POT_RETURN_IF_ERROR(engine::NewContext(s->model_.get(), options.reference.context, &s->ctx_));
+  POT_RETURN_IF_ERROR(engine::NewContext(s->model_.get(), options.reference.context, &s->ctx_).WithContext(options.reference.path));
   POT_RETURN_IF_ERROR(Vocabulary::FromLlama(llama_model_get_vocab(s->model_.get()), &s->vocab_));
   *out = std::move(s);
   return Status::OK();

@@ -214,7 +214,10 @@ Status NewContext(llama_model* model, const ContextOptions& options, ContextPtr*
     Computing computing;
     ctx = llama_init_from_model(model, params);
   }
-  if (ctx == nullptr) return Status::Internal("llama.cpp could not create a context");
+  if (ctx == nullptr) {
+    const std::string reason = TakeLastError();  // llama.cpp's own line, shown only with --verbose otherwise
+    return Status::Internal("llama.cpp could not create a context" + (reason.empty() ? "" : " (" + reason + ")"));
+  }
   out->reset(ctx);
   return Status::OK();
 }

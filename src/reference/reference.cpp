@@ -159,7 +159,7 @@ Status LoadWithVocabulary(const std::string& path, const placement::Placement& p
                           const engine::ContextOptions& context, uint32_t n_vocab, const Status& mismatch,
                           engine::ModelPtr* model, engine::ContextPtr* ctx) {
   POT_RETURN_IF_ERROR(engine::LoadModel(path, {.placement = placement}, model));
-  POT_RETURN_IF_ERROR(engine::NewContext(model->get(), context, ctx));
+  POT_RETURN_IF_ERROR(engine::NewContext(model->get(), context, ctx).WithContext(path));
   if (engine::VocabSize(ctx->get()) != static_cast<int>(n_vocab)) return mismatch;
   return Status::OK();
 }
@@ -344,6 +344,7 @@ Status BuildRecords(Env* env, const BuildOptions& o, const Header& h, const std:
     records->push_back(std::move(record));
   }
   *resumed_from = records->size();
+  if (o.build_progress) o.build_progress(records->size(), end - first);
 
   if (records->size() < end - first) {
     engine::ModelPtr model;
@@ -354,6 +355,7 @@ Status BuildRecords(Env* env, const BuildOptions& o, const Header& h, const std:
     engine::Distributions dist;
     std::vector<int32_t> sequence, targets;
     for (uint64_t i = first + records->size(); i < end; ++i) {
+      if (o.stop && o.stop()) return Status::Internal("interrupted");
       challenge::Challenge ch;
       POT_RETURN_IF_ERROR(gen->Generate(i, &ch));
       verify::ChallengeRecord rec;

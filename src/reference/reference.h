@@ -91,7 +91,12 @@ struct BuildOptions {
   int tail_samples = 4;
   std::string out_path;
   SigningKey signer;
+  // build_progress is also called once before the first challenge, with the challenges a resumed build
+  // found in its journal.
   std::function<void(uint64_t done, uint64_t total)> hash_progress, build_progress;
+  // Asked before each challenge: true ends the build with Status::Internal("interrupted"), its journal
+  // holding every challenge finished, for the rerun to resume (cli/interrupt.h).
+  std::function<bool()> stop;
 };
 
 // The header a build of options writes: every parameter checked, the model described (hashed).

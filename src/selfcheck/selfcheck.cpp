@@ -166,8 +166,8 @@ Status Checker::Open(const Options& options, std::unique_ptr<Checker>* out) {
   const Digest key = h.Final();
   POT_RETURN_IF_ERROR(challenge::NewGenerator(Env::Default(), AsBytes(key), {"templates", "v1"}, "", &c->prompts_));
   POT_RETURN_IF_ERROR(engine::LoadModel(options.model_path, {.placement = options.placement}, &c->model_));
-  POT_RETURN_IF_ERROR(engine::NewContext(c->model_.get(), options.first, &c->first_));
-  POT_RETURN_IF_ERROR(engine::NewContext(c->model_.get(), options.second, &c->second_));
+  POT_RETURN_IF_ERROR(engine::NewContext(c->model_.get(), options.first, &c->first_).WithContext(options.model_path));
+  POT_RETURN_IF_ERROR(engine::NewContext(c->model_.get(), options.second, &c->second_).WithContext(options.model_path));
   *out = std::move(c);
   return Status::OK();
 }

@@ -55,9 +55,9 @@ Status ReferencePass(llama_context* ctx, const std::string& prompt, int continua
 Status ModelPairScorer::Open(const Options& options, std::unique_ptr<ChallengeScorer>* out) {
   auto scorer = std::unique_ptr<ModelPairScorer>(new ModelPairScorer(options));
   POT_RETURN_IF_ERROR(engine::LoadModel(options.reference.path, {.placement = options.reference.placement}, &scorer->ref_model_));
-  POT_RETURN_IF_ERROR(engine::NewContext(scorer->ref_model_.get(), options.reference.context, &scorer->ref_ctx_));
+  POT_RETURN_IF_ERROR(engine::NewContext(scorer->ref_model_.get(), options.reference.context, &scorer->ref_ctx_).WithContext(options.reference.path));
   POT_RETURN_IF_ERROR(engine::LoadModel(options.candidate.path, {.placement = options.candidate.placement}, &scorer->cand_model_));
-  POT_RETURN_IF_ERROR(engine::NewContext(scorer->cand_model_.get(), options.candidate.context, &scorer->cand_ctx_));
+  POT_RETURN_IF_ERROR(engine::NewContext(scorer->cand_model_.get(), options.candidate.context, &scorer->cand_ctx_).WithContext(options.candidate.path));
   *out = std::move(scorer);
   return Status::OK();
 }
