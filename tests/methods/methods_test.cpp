@@ -134,6 +134,12 @@ TEST(Activations, FinetuneAndQuantizedCopiesDiffer) {
   EXPECT_FALSE(q["identical"].get<bool>());
   // forge's fine-tune trains every layer (docs/methods.md), so it moves from the first layer on.
   EXPECT_EQ(f["first_divergent_layer"].get<int>(), 0);
+  // An independently trained model of the same shape is unrelated from the first layer on.
+  const auto sib = RunClean("diff --activations " + Member("base") + " " + Member("sibling") + " --prompts 4 --json");
+  ASSERT_EQ(sib.exit_code, 1) << sib.err;
+  const json g = Parse(sib);
+  EXPECT_EQ(g["first_divergent_layer"].get<int>(), 0);
+  EXPECT_LT(g["layers"][0]["cosine"].get<double>(), 0.5);
 }
 
 TEST(Activations, StructurallyDifferentPairsAreNotComparable) {
