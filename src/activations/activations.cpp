@@ -92,12 +92,10 @@ Status Compare(Env* env, const std::string& path_a, const std::string& path_b, c
   POT_RETURN_IF_ERROR(spill->Rewind());
   result->spill_bytes = spill->bytes();
 
-  std::vector<float> from_a;
   tap.sink = [&](const std::string& name, const float* data, size_t count) {
     POT_RETURN_IF_ERROR(check_width(name, count));
-    POT_RETURN_IF_ERROR(spill->Next(name, count, &from_a));
     const int layer = LayerOf(name, n_layer);
-    result->layers[static_cast<size_t>(layer)].Add(from_a.data(), data, count);
+    POT_RETURN_IF_ERROR(spill->Compare(name, data, count, &result->layers[static_cast<size_t>(layer)]));
     if (layer == 0) result->positions += count / n_embd;
     return Status::OK();
   };

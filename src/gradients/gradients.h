@@ -7,8 +7,9 @@
 //
 // Memory: models run one after the other (pairwise.h; A's gradients spilled, B's compared as computed).
 // llama.cpp allocates a gradient accumulator for every tensor it trains, so by default each model runs one
-// backward pass per layer with only that layer's tensors trainable (then one for the rest): memory is one
-// model, one layer's gradients and the pass's activations, not the model plus its whole gradient.
+// backward pass per layer with only that layer's tensors trainable (then one for the rest), over the batch in
+// micro-batches: memory is one model, one layer's gradients and one micro-batch's activations, not the model
+// plus its whole gradient.
 //
 // Refused (Status::Unsupported, exit 3): structurally different pairs (pairwise::CheckComparable, plus
 // tensors that differ in name or shape), and any tensor that is not F32 (llama.cpp trains F32 only).

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -116,7 +117,7 @@ Status Spill::Rewind() {
   return env_->RemoveFile(path_);
 }
 
-Status Spill::Next(const std::string& name, size_t count, std::vector<float>* out) {
+Status Spill::Compare(const std::string& name, const float* b, size_t count, Moments* m) {
   if (!reader_) return Status::Internal("spill file " + path_ + " is not open for reading");
   const std::string mismatch = "the second model computed " + name + " (" + std::to_string(count) +
                                " values) where the first computed ";
@@ -138,9 +139,15 @@ Status Spill::Next(const std::string& name, size_t count, std::vector<float>* ou
   }
   const uint64_t data_offset = read_offset_ + 4 + len + 8;
   if (count > (offset_ - data_offset) / sizeof(float)) return Status::Corruption(path_ + ": truncated spill record");
-  out->resize(count);
-  POT_RETURN_IF_ERROR(reader_->Read(data_offset, count * sizeof(float), reinterpret_cast<char*>(out->data()), &got));
-  if (got != count * sizeof(float)) return Status::Corruption(path_ + ": truncated spill record");
+  chunk_.resize(std::min(count, kChunkFloats));
+  for (size_t done = 0; done < count;) {
+    const size_t n = std::min(count - done, kChunkFloats);
+    POT_RETURN_IF_ERROR(reader_->Read(data_offset + done * sizeof(float), n * sizeof(float),
+                                      reinterpret_cast<char*>(chunk_.data()), &got));
+    if (got != n * sizeof(float)) return Status::Corruption(path_ + ": truncated spill record");
+    m->Add(chunk_.data(), b + done, n);
+    done += n;
+  }
   read_offset_ = data_offset + count * sizeof(float);
   return Status::OK();
 }
@@ -155,9 +162,15 @@ bool Tap::Callback(ggml_tensor* t, bool ask, void* user_data) {
     return false;
   }
   const size_t count = static_cast<size_t>(ggml_nelements(t));
-  tap->buffer.resize(count);
-  ggml_backend_tensor_get(t, tap->buffer.data(), 0, count * sizeof(float));
-  tap->status = tap->sink(t->name, tap->buffer.data(), count);
+  const float* data = nullptr;
+  if (t->buffer != nullptr && ggml_backend_buffer_is_host(t->buffer)) {
+    data = static_cast<const float*>(t->data);  // computed in this process's memory: read where it lies
+  } else {
+    tap->buffer.resize(count);
+    ggml_backend_tensor_get(t, tap->buffer.data(), 0, count * sizeof(float));
+    data = tap->buffer.data();
+  }
+  tap->status = tap->sink(t->name, data, count);
   return tap->status.ok();
 }
 

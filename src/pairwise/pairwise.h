@@ -49,8 +49,10 @@ class Spill {
   // Ends writing (synced, closed), opens the file for reading from the first record and removes its name.
   Status Rewind();
   // Reading: the next record must be named name and hold count floats (what the second model computed at
-  // the same point); they are read into out. Anything else means the two computations did not line up.
-  Status Next(const std::string& name, size_t count, std::vector<float>* out);
+  // the same point; anything else means the two computations did not line up). It is read back in chunks
+  // of kChunkFloats, each added with the matching part of b to m: a's side never holds a whole tensor.
+  Status Compare(const std::string& name, const float* b, size_t count, Moments* m);
+  static constexpr size_t kChunkFloats = 1 << 18;  // 1 MiB
   // Whether every record has been read.
   bool AtEnd() const { return read_offset_ == offset_; }
 
@@ -61,11 +63,12 @@ class Spill {
   std::unique_ptr<WritableFile> writer_;
   std::unique_ptr<RandomAccessFile> reader_;
   uint64_t offset_ = 0, read_offset_ = 0;
+  std::vector<float> chunk_;
 };
 
 // A tap on llama.cpp's graph evaluation (engine::ContextOptions::cb_eval = Tap::Callback, user data the Tap):
-// the tensors whose names wants accepts are copied out as F32 once computed and handed to sink, one at a
-// time, in the order llama.cpp computes them. The first error from sink (or a tensor that is not
+// the tensors whose names wants accepts are handed to sink as F32 once computed, one at a time, in the order
+// llama.cpp computes them: in place when they are in host memory, else copied into buffer first. The first error from sink (or a tensor that is not
 // contiguous F32) is kept in status and stops the graph's evaluation; callers check status after each
 // llama.cpp call.
 struct Tap {

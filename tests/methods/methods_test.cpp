@@ -56,13 +56,31 @@ TEST(Spill, IsPrivateReadsBackInOrderAndIsRemoved) {
   ASSERT_TRUE(spill->Append("l_out-1", b.data(), b.size()).ok());
   ASSERT_TRUE(spill->Rewind().ok());
   EXPECT_FALSE(env->FileExists(path)) << "the name goes once the file is open for reading back";
-  std::vector<float> got;
-  ASSERT_TRUE(spill->Next("l_out-0", 3, &got).ok());
-  EXPECT_EQ(got, a);
-  Status s = spill->Next("l_out-2", 1, &got);  // the second model computed something else here
+  const std::vector<float> near = {1, 2, 4};
+  pairwise::Moments m;
+  ASSERT_TRUE(spill->Compare("l_out-0", near.data(), near.size(), &m).ok());
+  EXPECT_EQ(m.n, 3u);
+  EXPECT_DOUBLE_EQ(m.d2, 1);  // read back exactly: (3 - 4)^2
+  EXPECT_DOUBLE_EQ(m.a2, 14);
+  Status s = spill->Compare("l_out-2", b.data(), 1, &m);  // the second model computed something else here
   EXPECT_EQ(s.code(), Status::Code::kUnsupported) << s.message();
   EXPECT_NE(s.message().find("l_out-1"), std::string::npos) << s.message();
   EXPECT_FALSE(spill->AtEnd());
+  // A record longer than one read-back chunk is compared piece by piece.
+  std::unique_ptr<pairwise::Spill> big;
+  ASSERT_TRUE(pairwise::Spill::Create(env, dir.path(), &big).ok());
+  std::vector<float> x(pairwise::Spill::kChunkFloats * 2 + 3), y;
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 7);
+  y = x;
+  y.back() += 1;
+  ASSERT_TRUE(big->Append("output.weight", x.data(), x.size()).ok());
+  ASSERT_TRUE(big->Rewind().ok());
+  pairwise::Moments bm;
+  ASSERT_TRUE(big->Compare("output.weight", y.data(), y.size(), &bm).ok());
+  EXPECT_EQ(bm.n, x.size());
+  EXPECT_DOUBLE_EQ(bm.d2, 1);
+  EXPECT_TRUE(big->AtEnd());
+  big.reset();
 
   std::unique_ptr<pairwise::Spill> abandoned;  // a run that fails before reading back leaves nothing either
   ASSERT_TRUE(pairwise::Spill::Create(env, dir.path(), &abandoned).ok());
@@ -134,6 +152,12 @@ TEST(Activations, FinetuneAndQuantizedCopiesDiffer) {
   EXPECT_FALSE(q["identical"].get<bool>());
   // forge's fine-tune trains every layer (docs/methods.md), so it moves from the first layer on.
   EXPECT_EQ(f["first_divergent_layer"].get<int>(), 0);
+  // An independently trained model of the same shape is unrelated from the first layer on.
+  const auto sib = RunClean("diff --activations " + Member("base") + " " + Member("sibling") + " --prompts 4 --json");
+  ASSERT_EQ(sib.exit_code, 1) << sib.err;
+  const json g = Parse(sib);
+  EXPECT_EQ(g["first_divergent_layer"].get<int>(), 0);
+  EXPECT_LT(g["layers"][0]["cosine"].get<double>(), 0.5);
 }
 
 TEST(Activations, StructurallyDifferentPairsAreNotComparable) {
