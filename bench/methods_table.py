@@ -2,7 +2,7 @@
 """bench/methods.sh's table: reads the run records, reads each method's own answer from its output, extrapolates the
 methods whose cost grows with the prompt count to the target count, prints markdown, writes JSON (pot.methods/1).
 
-usage: methods_table.py RECORDS.jsonl N QUARTER TOKENS TARGET OUT.json
+usage: methods_table.py RECORDS.jsonl TOKENS TARGET OUT.json
 Exit status 1 when pot verify's slowest decision is not at least 100x below the fixed-N method's fastest run.
 """
 import json
@@ -80,16 +80,20 @@ def challenges(r):
 
 
 def main():
-    records_path, n, quarter, tokens, target, out_path = sys.argv[1:7]
-    n, quarter, tokens, target = int(n), int(quarter), int(tokens), int(target)
+    records_path, tokens, target, out_path = sys.argv[1:5]
+    tokens, target = int(tokens), int(target)
     records = [json.loads(line) for line in open(records_path)]
     by = {(r["method"], r["class"], r["prompts"]): r for r in records}
-    setup = {"kl-base": by[("kl-base", "base", n)], "kl-base-quarter": by[("kl-base", "base", quarter)],
+    # Each scaled method ran every class at its N and finetune again at a quarter of it.
+    counts = {m: sorted({r["prompts"] for r in records if r["method"] == m and r["class"] == "finetune"}) for m in SCALED}
+    kl_n, kl_quarter = counts["kl"][-1], counts["kl"][0]
+    setup = {"kl-base": by[("kl-base", "base", kl_n)], "kl-base-quarter": by[("kl-base", "base", kl_quarter)],
              "reference-build": by[("reference-build", "base", 128)], "hash-commit": by[("hash-commit", "base", 0)]}
     rows = []
     for method, (what, bound) in METHODS.items():
         scaled = method in SCALED
         slope = 0.0
+        n, quarter = (counts[method][-1], counts[method][0]) if scaled else (0, 0)
         if scaled:
             full, part = by[(method, "finetune", n)], by[(method, "finetune", quarter)]
             t_full, t_part = full["wall_s"], part["wall_s"]
@@ -137,8 +141,7 @@ def main():
                                        if l.startswith("model name")), "")},
               "model": os.path.join(os.environ.get("POT_TESTBED_DIR", os.path.expanduser("~/.cache/pot/testbed-seed1")),
                                     "base.gguf"),
-              "reference": "base", "classes": CLASSES, "measured_prompts": n, "quarter_prompts": quarter,
-              "tokens": tokens, "target_prompts": target, "kl_threshold": KL_THRESHOLD,
+              "reference": "base", "classes": CLASSES, "tokens": tokens, "target_prompts": target, "kl_threshold": KL_THRESHOLD,
               "verify_speedup_vs_fixed_n": speedup, "rows": rows}
     with open(out_path, "w") as f:
         json.dump(result, f, indent=1)
@@ -146,8 +149,9 @@ def main():
     short = {"base-copy": "copy", "base-q8_0": "q8_0", "base-q4_0": "q4_0", "finetune": "finetune",
              "sibling": "sibling", "distilled": "distilled", "other-tokenizer": "other-tok"}
     mark = {"detected": "DIFF", "not detected": "same", "refused": "refused", "undecided": "undec"}
-    print(f"Reference base; {n} prompts x {tokens} tokens measured for the scaled methods (*), extrapolated to "
-          f"{target}; one thread.\n")
+    print("Reference base; one thread. Rows marked * grow with the prompt count: measured at " +
+          ", ".join(f"{r['method']} {r['measured_prompts']}" for r in rows if r["extrapolated"]) +
+          f" prompts x {tokens} tokens (and finetune at a quarter of that), extrapolated to {target}.\n")
     print("| method | wall s | peak RSS MiB | bytes written | " + " | ".join(short[c] for c in CLASSES) + " | bound |")
     print("|---|---|---|---|" + "---|" * len(CLASSES) + "---|")
     for r in rows:
