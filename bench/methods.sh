@@ -115,7 +115,7 @@ for c in "${classes[@]}"; do
   run verify "$c" 0 "$dir/verify-$c" "$pot" verify --ref "$base" --cand "$cand" "${verify_common[@]}" -o "$dir/verify-$c/run"
   run verify-reference "$c" 0 "$dir/verify-reference-$c" "$pot" verify --reference "$dir/setup-reference/base.potref" \
     --trust "$dir/signer.pub" --key "$dir/k.key" --cand "$cand" "${verify_common[@]}" -o "$dir/verify-reference-$c/run"
-  run hash "$c" 0 "$dir/hash-$c" "$pot" hash --check "$dir/setup-manifest/base.manifest.json" "$cand" --quiet
+  run hash "$c" 0 "$dir/hash-$c" "$pot" hash --check "$dir/setup-manifest/base.manifest.json" "$cand" --weights-only --quiet
   run diff "$c" 0 "$dir/diff-$c" "$pot" diff "$base" "$cand" --json --quiet
 done
 

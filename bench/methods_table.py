@@ -28,7 +28,7 @@ METHODS = {  # method: (what it is, how its result is bound)
                "yes: HMAC-committed challenges, Merkle weight roots, signed bundle"),
     "verify-reference": ("pot verify --reference (signed reference file, candidate only)",
                          "yes: signed reference file, committed challenges, signed bundle"),
-    "hash": ("weight hash check: pot hash --check against the reference manifest",
+    "hash": ("weight hash check: pot hash --check --weights-only against the reference manifest",
              "yes: SHA-256 Merkle root per tensor"),
     "diff": ("weight diff: pot diff (streaming, per tensor)", "no: a measurement, unsigned"),
     "activations": ("activation comparison: pot diff --activations (per layer, spilled)",
