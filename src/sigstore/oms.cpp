@@ -188,10 +188,10 @@ Status CheckModel(Env* env, const ModelStatement& signed_statement, const std::s
       return Status::Corruption("'" + shown + "' has SHA-256 " + digest + ", the signature says " + r.sha256);
     }
   }
-  for (const auto& [name, digest] : model_files) {
+  for (const auto& file : model_files) {
     const bool signed_file = std::any_of(signed_resources.begin(), signed_resources.end(),
-                                         [&](const Resource& r) { return r.name == name; });
-    if (!signed_file) return Status::Corruption("'" + name + "' is part of the model but not of the signature");
+                                         [&](const Resource& r) { return r.name == file.first; });
+    if (!signed_file) return Status::Corruption("'" + file.first + "' is part of the model but not of the signature");
   }
   if (const auto& p = signed_statement.pot; p && (p->root != actual.root || p->weights_root != actual.weights_root)) {
     return Status::Corruption("the signature's pot roots are not the model's (root " + actual.root + ")");

@@ -157,6 +157,8 @@ TEST_F(OmsSignatureTest, AnotherKeyFailsAndAnEd25519KeyIsBadInput) {
   EXPECT_NE(r.err.find("ECDSA P-256"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir_.File("ed.sig")));
   EXPECT_EQ(OmsVerify(sig_, dir_.File("ed.pub"), model_).exit_code, 1);
+  EXPECT_EQ(RunPot("keygen --type rsa -o " + dir_.File("rsa")).exit_code, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("rsa")));
 }
 
 TEST_F(OmsSignatureTest, HostileSignaturesAreBadInputOnOneLine) {
