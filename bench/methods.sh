@@ -66,15 +66,16 @@ echo "== one-time set-up: key, signer, reference manifest, reference file" >&2
 run hash-commit base 0 "$dir/setup-manifest" "$pot" hash "$base" -o "$dir/setup-manifest/base.manifest.json" --quiet
 run reference-build base 128 "$dir/setup-reference" "$pot" reference build "$base" --key "$dir/k.key" \
   --sign "$dir/signer" -n 128 --threads 1 --quiet -o "$dir/setup-reference/base.potref"
-# The KL test's text: the first N x TOKENS tokens' worth of challenge prompts (about 12 tokens each, so N x
-# TOKENS / 12 prompts), and the reference logits it compares against (llama-perplexity --kl-divergence-base).
+# The KL test's text: N x TOKENS tokens' worth of challenge prompts (about 24 tokens each, so N x TOKENS / 24
+# prompts), and the reference logits it compares against (llama-perplexity --kl-divergence-base), in
+# llama-perplexity's default chunks of 512 tokens.
 text_for() {  # text_for PROMPTS FILE
-  "$pot" challenge commit --family templates -n $(($1 * tokens / 12 + 1)) -o "$dir/text-$1.key" >/dev/null
-  "$pot" challenge list --key "$dir/text-$1.key" -n $(($1 * tokens / 12 + 1)) | cut -f3 | tr '\n' ' ' >"$2"
+  "$pot" challenge commit --family templates -n $(($1 * tokens / 24 + 1)) -o "$dir/text-$1.key" >/dev/null
+  "$pot" challenge list --key "$dir/text-$1.key" -n $(($1 * tokens / 24 + 1)) | cut -f3 | tr '\n' ' ' >"$2"
 }
 text_for "$n" "$dir/text.txt"
 text_for "$quarter" "$dir/text-quarter.txt"
-ppl=("$llama_bin/llama-perplexity" -c 128 -b 128 -t 1)
+ppl=("$llama_bin/llama-perplexity" -c 512 -b 512 -t 1)
 run kl-base base "$n" "$dir/setup-kl" "${ppl[@]}" -m "$base" -f "$dir/text.txt" --kl-divergence-base "$dir/setup-kl/base.kld"
 run kl-base base "$quarter" "$dir/setup-kl-quarter" "${ppl[@]}" -m "$base" -f "$dir/text-quarter.txt" \
   --kl-divergence-base "$dir/setup-kl-quarter/base.kld"

@@ -121,8 +121,9 @@ def main():
                "wall_s_min": min(x["wall_s"] for x in decided), "wall_s_max": max(x["wall_s"] for x in decided),
                "peak_rss_kib": max(x["peak_rss_kib"] for x in runs),
                "bytes_written": statistics.median(x["bytes_written"] for x in decided),
-               "challenges": statistics.median([x["challenges"] for x in runs if x["challenges"] is not None] or [0])
-               if method in ("verify", "verify-reference", "endpoint") else None,
+               "challenges": round(statistics.median([x["challenges"] for x in runs if x["challenges"] is not None] or [0]))
+               if method in ("verify", "verify-reference", "endpoint") else target if method in ("activations", "gradients")
+               else None,
                "seconds_per_prompt": slope if scaled else None,
                "verdicts": {x["class"]: x["verdict"] for x in runs}, "runs": runs}
         if method == "verify-reference":
