@@ -353,5 +353,30 @@ TEST(Conventions, SigtermStopsVerifyBetweenChallengesAndTheRerunResumes) {
   EXPECT_EQ(test::Slurp(transcript).rfind(stopped, 0), 0u) << "the records written before the signal stay as they were";
 }
 
+TEST(Conventions, SigintStopsReferenceBuildBetweenChallengesAndTheRerunResumes) {
+  test::TempDir dir;
+  ASSERT_EQ(RunPot("keygen -o " + dir.File("signer")).exit_code, 0);
+  ASSERT_EQ(RunPot("challenge commit --family templates -n 48 -o " + dir.File("k.key")).exit_code, 0);
+  const std::string common = "reference build " + Member("base") + " --key " + dir.File("k.key") + " --sign " +
+                             dir.File("signer") + " -n 48 --tokens 16 --threads 1 --quiet -o ";
+  const std::string journal = dir.File("stopped.potref.journal");
+  int code = 0;
+  {
+    Background run(Words(common + dir.File("stopped.potref")), dir.File("err"));
+    ASSERT_TRUE(WaitForLines(journal, 3)) << test::Slurp(dir.File("err"));
+    code = run.Stop(SIGINT);
+  }
+  const std::string err = test::Slurp(dir.File("err"));
+  EXPECT_EQ(code, 130) << err;
+  const int done = test::CountLines(test::Slurp(journal)) - 1;
+  EXPECT_TRUE(Contains(err, "interrupted after " + std::to_string(done) + " of 48 challenges; rerun the same command to resume"))
+      << err;
+  auto resumed = RunPot(common + dir.File("stopped.potref"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(Contains(resumed.err, "resuming: " + std::to_string(done) + " of 48 challenges already done")) << resumed.err;
+  ASSERT_EQ(RunPot(common + dir.File("whole.potref")).exit_code, 0);
+  EXPECT_EQ(test::Slurp(dir.File("stopped.potref")), test::Slurp(dir.File("whole.potref")));
+}
+
 }  // namespace
 }  // namespace pot
