@@ -55,6 +55,7 @@ int Check(const Args& args) {
 
 int RunHash(const Args& args) {
   if (args.Has("check")) return Check(args);
+  if (args.Has("status")) return ReportError(Status::InvalidArgument("--status goes with --check"));
   if (args.positionals().size() != 1) return ReportError(Status::InvalidArgument("hash needs exactly one MODEL.gguf"));
   const std::string& model = args.positionals()[0];
   const auto out = args.Get("output"), statement = args.Get("statement");
@@ -107,13 +108,11 @@ int ProofTensor(const Args& args) {
 int ProofVerify(const Args& args) {
   const auto& pos = args.positionals();
   if (pos.size() != 2) return ReportError(Status::InvalidArgument("proof verify needs PROOF.json"));
-  std::string text;
+  std::string want, text;
   manifest::TensorProof p;
-  Status s = ReadFileToString(Env::Default(), pos[1], &text);
+  Status s = args.GetHex("root", kRootBytes, &want);
+  if (s.ok()) s = ReadFileToString(Env::Default(), pos[1], &text);
   if (s.ok()) s = manifest::ProofFromJson(text, pos[1], &p);
-  if (!s.ok()) return ReportError(s);
-  std::string want;
-  s = args.GetHex("root", kRootBytes, &want);
   if (!s.ok()) return ReportError(s);
   const manifest::TensorEntry& t = p.tensor;
   // The leaf is recomputed from the tensor's fields: the proof binds name, type, shape, size and digest.

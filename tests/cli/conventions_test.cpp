@@ -330,9 +330,10 @@ TEST(Conventions, SigintStopsSelfcheckBetweenPromptsAndTheRerunResumes) {
 
 TEST(Conventions, SigtermStopsVerifyBetweenChallengesAndTheRerunResumes) {
   test::TempDir dir;
+  ASSERT_EQ(RunPot("keygen -o " + dir.File("signer")).exit_code, 0);
   // strict on two copies of one model: SAME takes many challenges, so the signal lands mid-run.
   const std::string args = "verify --ref " + Member("base") + " --cand " + Member("base-copy") +
-                           " --mode strict --threads 1 --quiet --json -o " + dir.File("run");
+                           " --mode strict --threads 1 --quiet --json --sign " + dir.File("signer") + " -o " + dir.File("run");
   const std::string transcript = dir.File("run/transcript.jsonl");
   int code = 0;
   {
@@ -351,6 +352,14 @@ TEST(Conventions, SigtermStopsVerifyBetweenChallengesAndTheRerunResumes) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(json::parse(resumed.out)["decision"], "SAME");
   EXPECT_EQ(test::Slurp(transcript).rfind(stopped, 0), 0u) << "the records written before the signal stay as they were";
+
+  // audit --status: the exit code alone.
+  auto audit = RunPot("audit --status " + dir.File("run/bundle.json") + " --trust " + dir.File("signer.pub"));
+  EXPECT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_EQ(audit.out, "");
+  audit = RunPot("audit --status " + dir.File("run/bundle.json"));  // no trusted signer: the audit fails
+  EXPECT_EQ(audit.exit_code, 1) << audit.err;
+  EXPECT_EQ(audit.out, "");
 }
 
 TEST(Conventions, SigintStopsReferenceBuildBetweenChallengesAndTheRerunResumes) {
