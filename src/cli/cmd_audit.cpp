@@ -112,7 +112,7 @@ int RunAudit(const Args& args) {
       j["n_used"] = report.transcript.outcome.n_used;
     }
     PrintJson(j);
-  } else {
+  } else if (!args.Has("status")) {
     for (const auto& c : report.checks) {
       std::printf("%s  %-28s %s\n", c.skipped ? "SKIP" : c.passed ? "PASS" : "FAIL", c.name.c_str(),
                   text::EscapeForTerminal(c.detail).c_str());
@@ -190,6 +190,7 @@ CommandSpec AuditCommand() {
           [] {
             auto options = AuditOptions();
             options.push_back({"json", false, "print one JSON object"});
+            options.push_back({"status", false, "print nothing: the exit code says whether the audit passed"});
             return options;
           }(),
           RunAudit, 1};

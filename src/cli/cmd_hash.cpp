@@ -90,12 +90,13 @@ int VerifyModelSignature(const Args& args) {
     if (verdict.ok()) j["resources"] = signed_statement.resources.size();
     if (!verdict.ok()) j["reason"] = verdict.message();
     PrintJson(j);
+  } else if (args.Has("status")) {
   } else if (!verdict.ok()) {
-    std::printf("%s: SIGNATURE FAILED: %s\n", text::EscapeForTerminal(pos[0]).c_str(),
+    std::printf("%s: FAILED (signature: %s)\n", text::EscapeForTerminal(pos[0]).c_str(),
                 text::EscapeForTerminal(verdict.message()).c_str());
   } else {
     const size_t n = signed_statement.resources.size();
-    std::printf("%s: SIGNATURE OK (OpenSSF Model Signing v1.0, %zu file%s, ecdsa-p256 key %s)\n",
+    std::printf("%s: OK (OpenSSF Model Signing v1.0 signature, %zu file%s, ecdsa-p256 key %s)\n",
                 text::EscapeForTerminal(pos[0]).c_str(), n, n == 1 ? "" : "s", hint.c_str());
   }
   return verdict.ok() ? kExitOk : kExitNegative;
@@ -111,6 +112,7 @@ std::string DefaultSignaturePath(const std::string& model) {
 int RunHash(const Args& args) {
   if (args.Has("check")) return Check(args);
   if (args.Has("verify-signature")) return VerifyModelSignature(args);
+  if (args.Has("status")) return ReportError(Status::InvalidArgument("--status goes with --check or --verify-signature"));
   if (args.positionals().size() != 1) return ReportError(Status::InvalidArgument("hash needs exactly one MODEL.gguf"));
   const std::string& model = args.positionals()[0];
   const auto sign = args.Get("sign");
@@ -188,13 +190,11 @@ int ProofTensor(const Args& args) {
 int ProofVerify(const Args& args) {
   const auto& pos = args.positionals();
   if (pos.size() != 2) return ReportError(Status::InvalidArgument("proof verify needs PROOF.json"));
-  std::string text;
+  std::string want, text;
   manifest::TensorProof p;
-  Status s = ReadFileToString(Env::Default(), pos[1], &text);
+  Status s = args.GetHex("root", kRootBytes, &want);
+  if (s.ok()) s = ReadFileToString(Env::Default(), pos[1], &text);
   if (s.ok()) s = manifest::ProofFromJson(text, pos[1], &p);
-  if (!s.ok()) return ReportError(s);
-  std::string want;
-  s = args.GetHex("root", kRootBytes, &want);
   if (!s.ok()) return ReportError(s);
   const manifest::TensorEntry& t = p.tensor;
   // The leaf is recomputed from the tensor's fields: the proof binds name, type, shape, size and digest.
@@ -246,7 +246,7 @@ CommandSpec HashCommand() {
            {"statement", true, "also hash the whole file and write an in-toto Statement", 0, "FILE"},
            ForceOption(),
            {"check", true, "compare MODEL with this manifest: 'MODEL: OK' (exit 0) or 'MODEL: FAILED' (exit 1)", 0, "MANIFEST"},
-           {"status", false, "with --check: print nothing, the exit code says it"},
+           {"status", false, "with --check or --verify-signature: print nothing, the exit code says it"},
            {"weights-only", false, "with --check: ignore metadata changes"},
            {"sign", true, "sign the model with this ECDSA P-256 key (pot keygen --type ecdsa-p256): an OpenSSF Model "
                           "Signing signature, written to -o (default MODEL.sig)", 0, "KEY"},

@@ -198,7 +198,7 @@ int Info(const Args& args) {
                                        : recheck_failure;
     }
     PrintJson(j);
-  } else {
+  } else if (!args.Has("status")) {
     std::printf("file          %s (sha256 %s)\n", path.c_str(), file.sha256.c_str());
     std::printf("signer        %s%s\n", KeyId(file.signer).c_str(),
                 trusted.empty() ? " (no --trust given)" : trust_ok ? " (trusted)" : " (NOT the trusted key)");
@@ -252,6 +252,7 @@ CommandSpec ReferenceCommand() {
            {"model", true, "info: recompute the file's records from this model (the one it names) and fail on any it does not reproduce", 0, "A.gguf"},
            {"sample", true, "info --model: recompute this many challenges, drawn at random (default 0: all)", 0, "N"},
            {"json", false, "print one JSON object"},
+           {"status", false, "info: print nothing, the exit code says it"},
            {"quiet", false, "no progress bars"},
            {"verbose", false, "show llama.cpp's log"}}),
           RunReference, 2};

@@ -13,8 +13,8 @@
 
 namespace pot::cli {
 
-// Reports the exception being handled (with none, that std::terminate was called) and returns kExitFailure.
-inline int ReportInternalError() {
+// What the exception being handled says (with none, that std::terminate was called).
+inline std::string CurrentExceptionWhat() {
   std::string what = "std::terminate called without an exception";
   if (const std::exception_ptr e = std::current_exception()) {
     try {
@@ -25,6 +25,12 @@ inline int ReportInternalError() {
       what = "an exception that is not a std::exception";
     }
   }
+  return what;
+}
+
+// Reports the exception being handled as one line and returns kExitFailure.
+inline int ReportInternalError() {
+  const std::string what = CurrentExceptionWhat();
   std::fprintf(stderr, "pot: error: internal error: %s\n", text::EscapeForTerminal(what).c_str());
   return kExitFailure;
 }

@@ -166,6 +166,8 @@ int main(int argc, char** argv) {
   try {
     return pot::cli::Main({argv + 1, argv + argc});
   } catch (...) {
-    return pot::cli::ReportInternalError();
+    const int code = pot::cli::ReportInternalError();
+    pot::cli::PrintJsonError("internal error: " + pot::cli::CurrentExceptionWhat(), code);  // with --json
+    return code;
   }
 }

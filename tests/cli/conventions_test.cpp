@@ -330,9 +330,10 @@ TEST(Conventions, SigintStopsSelfcheckBetweenPromptsAndTheRerunResumes) {
 
 TEST(Conventions, SigtermStopsVerifyBetweenChallengesAndTheRerunResumes) {
   test::TempDir dir;
+  ASSERT_EQ(RunPot("keygen -o " + dir.File("signer")).exit_code, 0);
   // strict on two copies of one model: SAME takes many challenges, so the signal lands mid-run.
   const std::string args = "verify --ref " + Member("base") + " --cand " + Member("base-copy") +
-                           " --mode strict --threads 1 --quiet --json -o " + dir.File("run");
+                           " --mode strict --threads 1 --quiet --json --sign " + dir.File("signer") + " -o " + dir.File("run");
   const std::string transcript = dir.File("run/transcript.jsonl");
   int code = 0;
   {
@@ -351,6 +352,39 @@ TEST(Conventions, SigtermStopsVerifyBetweenChallengesAndTheRerunResumes) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(json::parse(resumed.out)["decision"], "SAME");
   EXPECT_EQ(test::Slurp(transcript).rfind(stopped, 0), 0u) << "the records written before the signal stay as they were";
+
+  // audit --status: the exit code alone.
+  auto audit = RunPot("audit --status " + dir.File("run/bundle.json") + " --trust " + dir.File("signer.pub"));
+  EXPECT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_EQ(audit.out, "");
+  audit = RunPot("audit --status " + dir.File("run/bundle.json"));  // no trusted signer: the audit fails
+  EXPECT_EQ(audit.exit_code, 1) << audit.err;
+  EXPECT_EQ(audit.out, "");
+}
+
+TEST(Conventions, SigintStopsReferenceBuildBetweenChallengesAndTheRerunResumes) {
+  test::TempDir dir;
+  ASSERT_EQ(RunPot("keygen -o " + dir.File("signer")).exit_code, 0);
+  ASSERT_EQ(RunPot("challenge commit --family templates -n 48 -o " + dir.File("k.key")).exit_code, 0);
+  const std::string common = "reference build " + Member("base") + " --key " + dir.File("k.key") + " --sign " +
+                             dir.File("signer") + " -n 48 --tokens 16 --threads 1 --quiet -o ";
+  const std::string journal = dir.File("stopped.potref.journal");
+  int code = 0;
+  {
+    Background run(Words(common + dir.File("stopped.potref")), dir.File("err"));
+    ASSERT_TRUE(WaitForLines(journal, 3)) << test::Slurp(dir.File("err"));
+    code = run.Stop(SIGINT);
+  }
+  const std::string err = test::Slurp(dir.File("err"));
+  EXPECT_EQ(code, 130) << err;
+  const int done = test::CountLines(test::Slurp(journal)) - 1;
+  EXPECT_TRUE(Contains(err, "interrupted after " + std::to_string(done) + " of 48 challenges; rerun the same command to resume"))
+      << err;
+  auto resumed = RunPot(common + dir.File("stopped.potref"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(Contains(resumed.err, "resuming: " + std::to_string(done) + " of 48 challenges already done")) << resumed.err;
+  ASSERT_EQ(RunPot(common + dir.File("whole.potref")).exit_code, 0);
+  EXPECT_EQ(test::Slurp(dir.File("stopped.potref")), test::Slurp(dir.File("whole.potref")));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "gguf/gguf.h"
 #include "test_util.h"
@@ -22,12 +23,20 @@ using test::RunPot;
 
 std::string Member(const std::string& name) { return test::TestbedDir() + "/" + name + ".gguf"; }
 
-// Expects what a refused input prints: nothing at all on stdout (so a --json reader sees no half object
-// and no backtrace), and on stderr exactly one "pot: error: ..." line, the last, naming needle, with code.
-// Lines before it are the command's own (verify names its commitment first).
+// Expects what a refused input prints: on stdout nothing at all, or with --json the one JSON error object
+// (so a --json reader sees no half object and no backtrace), and on stderr exactly one "pot: error: ..."
+// line, the last, naming needle, with code. Lines before it are the command's own (verify names its
+// commitment first).
 void ExpectOneLineRefusal(const test::RunResult& r, int code, const std::string& needle, const std::string& what) {
   EXPECT_EQ(r.exit_code, code) << what << "\n" << r.err;
-  EXPECT_EQ(r.out, "") << what;
+  if (what.find("--json") == std::string::npos) {
+    EXPECT_EQ(r.out, "") << what;
+  } else {
+    const auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << what << "\n" << r.out;
+    EXPECT_EQ(j.value("exit_code", -1), code) << what << "\n" << r.out;
+    EXPECT_NE(j.value("error", "").find(needle), std::string::npos) << what << "\n" << r.out;
+  }
   const size_t error_at = r.err.find("pot: error: ");
   ASSERT_NE(error_at, std::string::npos) << what << "\n" << r.err;
   EXPECT_TRUE(error_at == 0 || r.err[error_at - 1] == '\n') << what << "\n" << r.err;

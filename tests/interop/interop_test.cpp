@@ -84,7 +84,7 @@ class OmsSignatureTest : public ::testing::Test {
 TEST_F(OmsSignatureTest, PotsSignatureVerifiesWithPotOmsAndSigstore) {
   std::string out;
   EXPECT_EQ(PotVerify(sig_, pub_, model_, &out), 0) << out;
-  EXPECT_NE(out.find("SIGNATURE OK"), std::string::npos) << out;
+  EXPECT_NE(out.find(": OK (OpenSSF Model Signing"), std::string::npos) << out;
   auto oms = OmsVerify(sig_, pub_, model_);
   EXPECT_EQ(oms.exit_code, 0) << oms.out << oms.err;
   EXPECT_NE(oms.out.find("Verification succeeded"), std::string::npos);
@@ -112,7 +112,7 @@ TEST_F(OmsSignatureTest, ATamperedModelFailsPotAndOms) {
   WriteBytes(model_, bytes);
   std::string out;
   EXPECT_EQ(PotVerify(sig_, pub_, model_, &out), 1) << out;
-  EXPECT_NE(out.find("SIGNATURE FAILED"), std::string::npos) << out;
+  EXPECT_NE(out.find(": FAILED (signature: "), std::string::npos) << out;
   EXPECT_EQ(OmsVerify(sig_, pub_, model_).exit_code, 1);
 }
 
