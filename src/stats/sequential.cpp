@@ -168,7 +168,7 @@ double GrowthOptimalBet::Slope(double lambda, double* curvature) const {
 }
 
 // The log-capital sum ln(1 + s lambda y_i) is concave in lambda, so its maximum over [0, cap] is 0 when
-// the slope at 0 is <= 0, the cap when the slope there is >= 0, and otherwise the one root of the slope:
+// the slope at 0 is <= 0, the cap when the slope at the cap is >= 0, and otherwise the one root of the slope:
 // Newton's method from the previous bet, kept inside a shrinking bracket (bisection when a step leaves it),
 // stopped once a step is below 1e-7 of the cap (quadratic convergence: the bet is then exact to ~1e-14).
 void GrowthOptimalBet::Add(double x) {
@@ -221,7 +221,8 @@ SequentialTest::SequentialTest(const TestParams& params, bool with_bounds)
 Status SequentialTest::Add(double x, Decision* decision) {
   if (Status s = CheckScore(x); !s.ok()) return s;
   if (done()) return Status::InvalidArgument("the test has already stopped");
-  // The bets from the scores before x. Every factor is >= 1 - kSameStake > 0 (Capital's range: sequential.h).
+  // The bets from the scores before x. Every factor is >= 1 - kSameStake > 0, and the two capitals are
+  // renormalized after each one, so any finite factor stays inside Capital's range.
   if (params_.bet == Bet::kPlugIn) {
     BettingConfidenceSequence::Multiply(at_epsilon_, cs_.NextBets(), x);
   } else {
