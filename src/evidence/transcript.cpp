@@ -95,6 +95,7 @@ Header HeaderFrom(const json& j, int* version) {
   *version = IntegerAt<int>(j, "version");
   if (*version < 3 || *version > kTranscriptVersion) throw std::invalid_argument("unsupported transcript version");
   Header h;
+  h.version = *version;
   h.pot_version = j.at("pot_version").get<std::string>();
   h.llama_commit = j.at("llama_commit").get<std::string>();
   h.reference = ModelRefFrom(j.at("reference"));
@@ -116,6 +117,12 @@ Header HeaderFrom(const json& j, int* version) {
   h.test.beta = t.at("beta").get<double>();
   h.test.epsilon = t.at("epsilon").get<double>();
   h.test.n_max = IntegerAt<uint64_t>(t, "n_max");
+  h.test.bet = stats::Bet::kPlugIn;  // the one rule before version 6
+  if (*version >= 6) {
+    if (Status s = stats::BetFrom(t.at("bet").get<std::string>(), &h.test.bet); !s.ok()) {
+      throw std::invalid_argument(s.message());
+    }
+  }
   h.distance = DistanceFrom(t.at("distance").get<std::string>());
   h.continuation_tokens = IntegerAt<int>(t, "continuation_tokens");
   h.cand_ubatch = IntegerAt<uint32_t>(t, "cand_ubatch");
@@ -198,23 +205,28 @@ bool SameModel(const ModelRef& a, const ModelRef& b) {
 }
 
 std::string HeaderLine(const Header& h) {
+  json test = {{"alpha", h.test.alpha}, {"beta", h.test.beta}, {"epsilon", h.test.epsilon}, {"n_max", h.test.n_max}};
+  if (h.version >= 6) test["bet"] = stats::BetName(h.test.bet);
+  test["distance"] = verify::DistanceName(h.distance);
+  test["continuation_tokens"] = h.continuation_tokens;
+  test["cand_ubatch"] = h.cand_ubatch;
+  test["cand_flash_attn"] = h.cand_flash_attn;
+  test["topk"] = h.topk;
   json j = {{"type", "header"},
             {"format", "pot.transcript"},
-            {"version", kTranscriptVersion},
+            {"version", h.version},
             {"pot_version", h.pot_version},
             {"llama_commit", h.llama_commit},
             {"reference", ModelRefJson(h.reference)},
             {"candidate", h.endpoint ? json(nullptr) : ModelRefJson(h.candidate)},
-            {"reference_file", ReferenceFileJson(h.reference_file)},
-            {"endpoint", EndpointJson(h.endpoint)},
-            {"vocab_sha256", h.vocab_sha256},
-            {"challenges",
-             {{"commitment", h.commitment}, {"family", h.family}, {"params", h.family_params}, {"n_max", h.n_max_committed}}},
-            {"test",
-             {{"alpha", h.test.alpha}, {"beta", h.test.beta}, {"epsilon", h.test.epsilon}, {"n_max", h.test.n_max},
-              {"distance", verify::DistanceName(h.distance)}, {"continuation_tokens", h.continuation_tokens},
-              {"cand_ubatch", h.cand_ubatch}, {"cand_flash_attn", h.cand_flash_attn}, {"topk", h.topk}}},
-            {"placement", {{"reference", PlacementJson(h.ref_placement)}, {"candidate", PlacementJson(h.cand_placement)}}}};
+            {"reference_file", ReferenceFileJson(h.reference_file)}};
+  if (h.version >= 4) j["endpoint"] = EndpointJson(h.endpoint);
+  j["vocab_sha256"] = h.vocab_sha256;
+  j["challenges"] = {{"commitment", h.commitment}, {"family", h.family}, {"params", h.family_params}, {"n_max", h.n_max_committed}};
+  j["test"] = std::move(test);
+  if (h.version >= 5) {
+    j["placement"] = {{"reference", PlacementJson(h.ref_placement)}, {"candidate", PlacementJson(h.cand_placement)}};
+  }
   return text::DumpJson(j);
 }
 

@@ -18,7 +18,9 @@
 
 namespace pot::evidence {
 
-inline constexpr int kTranscriptVersion = 5;  // 4 (no placement) and 3 (no endpoint fields) are still read
+// 5 (no test.bet: the plug-in bets), 4 (no placement) and 3 (no endpoint fields) are still read, and a header
+// is written back in its own version, so an old bundle's statement re-renders byte for byte.
+inline constexpr int kTranscriptVersion = 6;
 
 // One model as the evidence names it: its files and their SHA-256, and its weight manifest's roots.
 struct ModelRef {
@@ -64,6 +66,7 @@ struct EndpointRef {
 };
 
 struct Header {
+  int version = kTranscriptVersion;  // what HeaderLine writes: the version read, or the current one
   std::string pot_version, llama_commit;
   ModelRef reference, candidate;  // with a reference file, reference is the model the file was built from;
                                   // with an endpoint, candidate is empty
@@ -73,7 +76,7 @@ struct Header {
   std::string commitment;  // hex
   std::string family, family_params;
   uint64_t n_max_committed = 0;
-  stats::TestParams test;
+  stats::TestParams test;  // test.bet is Bet::kPlugIn before version 6
   verify::Distance distance = verify::Distance::kTotalVariation;
   int continuation_tokens = 0;
   uint32_t cand_ubatch = 0;

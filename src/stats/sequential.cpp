@@ -11,6 +11,10 @@ namespace {
 // > 0, so one extreme score can never zero the capital. WSR suggest 1/2 or 3/4 for two-sided use; 0.9 lets
 // SAME come within a few challenges of the information-theoretic minimum (docs/statistics.md).
 constexpr double kMaxStake = 0.9;
+// Bet::kGrapa's cap on SAME's side: all-zero scores then reach SAME at the floor of every preset
+// (docs/statistics.md). GRAPA bets below the cap as soon as the scores so far favour a smaller stake, so a
+// spike costs a factor 0.01 at most once.
+constexpr double kSameStake = 0.99;
 constexpr int kGridSteps = 1000;  // BoundGrid() has kGridSteps + 1 points
 
 struct PresetDef {
@@ -31,6 +35,18 @@ double PlugInBet(double level, double var_prev, uint64_t t) {
 }
 
 }  // namespace
+
+const char* BetName(Bet bet) { return bet == Bet::kPlugIn ? "plug-in" : "grapa"; }
+
+Status BetFrom(const std::string& name, Bet* out) {
+  for (Bet b : {Bet::kPlugIn, Bet::kGrapa}) {
+    if (name == BetName(b)) {
+      *out = b;
+      return Status::OK();
+    }
+  }
+  return Status::InvalidArgument("unknown bet '" + name + "' (plug-in or grapa)");
+}
 
 Status Preset(const std::string& name, TestParams* out) {
   for (const auto& p : kPresets) {
@@ -137,15 +153,84 @@ void BettingConfidenceSequence::UpdateBounds() {
   upper_ = std::min(upper_, upper);
 }
 
+GrowthOptimalBet::GrowthOptimalBet(double m, double sign, double cap)
+    : m_(m), sign_(sign), cap_(cap), term_of_bin_((size_t{1} << kBinBits) + 1, -1), lambda_(cap) {}
+
+double GrowthOptimalBet::Slope(double lambda, double* curvature) const {
+  double slope = 0, curve = 0;
+  for (const Term& t : terms_) {
+    const double r = t.y / (1 + lambda * t.y);  // 1 + lambda y >= 1 - stake > 0 for lambda <= cap
+    slope += t.count * r;
+    curve -= t.count * r * r;
+  }
+  *curvature = curve;
+  return slope;
+}
+
+// The log-capital sum ln(1 + s lambda y_i) is concave in lambda, so its maximum over [0, cap] is 0 when
+// the slope at 0 is <= 0, the cap when the slope at the cap is >= 0, and otherwise the one root of the slope:
+// Newton's method from the previous bet, kept inside a shrinking bracket (bisection when a step leaves it),
+// stopped once a step is below 1e-7 of the cap (quadratic convergence: the bet is then exact to ~1e-14).
+void GrowthOptimalBet::Add(double x) {
+  const int j = static_cast<int>(std::lround(std::ldexp(x, kBinBits)));
+  const double y = sign_ * (std::ldexp(j, -kBinBits) - m_);
+  if (term_of_bin_[j] < 0) {
+    term_of_bin_[j] = static_cast<int>(terms_.size());
+    terms_.push_back({y, 0});
+  }
+  terms_[term_of_bin_[j]].count += 1;
+  slope_at_0_ += y;
+  if (slope_at_0_ <= 0) {
+    lambda_ = 0;
+    return;
+  }
+  double lo = 0, hi = cap_, curvature;
+  // From the cap (or 0), first ask whether the cap is the maximum; from an interior bet, ask only when a
+  // Newton step would reach it.
+  double lambda = lambda_ > lo && lambda_ < hi ? lambda_ : cap_;
+  bool cap_checked = false;
+  for (int i = 0; i < 100; ++i) {
+    const double slope = Slope(lambda, &curvature);
+    if (lambda == cap_) {
+      if (slope >= 0) break;
+      cap_checked = true;
+      lambda = (lo + hi) / 2;
+      continue;
+    }
+    (slope > 0 ? lo : hi) = lambda;
+    double next = lambda - slope / curvature;
+    if (next >= cap_ && !cap_checked) {
+      lambda = cap_;
+      continue;
+    }
+    if (!(next > lo && next < hi)) next = (lo + hi) / 2;
+    const bool converged = std::abs(next - lambda) <= 1e-7 * cap_ || hi - lo <= 1e-12 * cap_;
+    lambda = next;
+    if (converged) break;
+  }
+  lambda_ = lambda;
+}
+
 SequentialTest::SequentialTest(const TestParams& params, bool with_bounds)
     : params_(params),
       cs_(params.alpha, params.beta, with_bounds),
-      at_epsilon_(BettingConfidenceSequence::MakePoint(params.epsilon)) {}
+      at_epsilon_(BettingConfidenceSequence::MakePoint(params.epsilon)),
+      plus_bet_(params.epsilon, +1, kMaxStake / params.epsilon),
+      minus_bet_(params.epsilon, -1, kSameStake / (1 - params.epsilon)) {}
 
 Status SequentialTest::Add(double x, Decision* decision) {
   if (Status s = CheckScore(x); !s.ok()) return s;
   if (done()) return Status::InvalidArgument("the test has already stopped");
-  BettingConfidenceSequence::Multiply(at_epsilon_, cs_.NextBets(), x);  // the bets from the scores before x
+  // The bets from the scores before x. Every factor is >= 1 - kSameStake > 0, and the two capitals are
+  // renormalized after each one, so any finite factor stays inside Capital's range.
+  if (params_.bet == Bet::kPlugIn) {
+    BettingConfidenceSequence::Multiply(at_epsilon_, cs_.NextBets(), x);
+  } else {
+    at_epsilon_.plus.Multiply(1 + plus_bet_.next() * (x - params_.epsilon));
+    at_epsilon_.minus.Multiply(1 - minus_bet_.next() * (x - params_.epsilon));
+    plus_bet_.Add(x);
+    minus_bet_.Add(x);
+  }
   BettingConfidenceSequence::Renormalize(at_epsilon_);
   cs_.Add(x);
   if (at_epsilon_.plus.Log() >= std::log(1 / params_.alpha)) {

@@ -9,8 +9,11 @@
 // are nonnegative supermartingales when the true mean is <= m (K+) or >= m (K-), because every bet
 // l_i(m) is fixed before X_i is seen. Ville's inequality then bounds, over all times at once,
 //   P(exists t: K+_t(mu) >= 1/alpha) <= alpha,   P(exists t: K-_t(mu) >= 1/beta) <= beta,
-// which is why the test may look after every score and stop whenever it likes. docs/statistics.md has the
-// derivation, the bets and the presets.
+// which is why the test may look after every score and stop whenever it likes. The decision reads one K+
+// and one K- at m = epsilon, whose bets are either those same plug-in bets (Bet::kPlugIn, transcripts before
+// version 6) or GRAPA's growth-optimal bets with a stake cap of 0.99 on SAME's side (Bet::kGrapa, WSR
+// section 5.3); both are predictable, so both are valid. docs/statistics.md has the derivation, the bets,
+// the measurements that chose GRAPA, and the presets.
 #pragma once
 
 #include <cstdint>
@@ -22,11 +25,21 @@
 
 namespace pot::stats {
 
+// How the two decision capitals at epsilon choose their bets. Every transcript records it
+// (docs/formats.md), so an audit replays a run with the bets it ran with.
+enum class Bet {
+  kPlugIn,  // PrPl-EB on both sides, stake cap 0.9: the confidence sequence's own bets (before version 6)
+  kGrapa,   // GRAPA on both sides, stake cap 0.9 on DIFFERENT's side and 0.99 on SAME's
+};
+const char* BetName(Bet bet);  // "plug-in", "grapa"
+Status BetFrom(const std::string& name, Bet* out);
+
 struct TestParams {
   double alpha = 0.01;    // bound on P(DIFFERENT) when the true mean score is <= epsilon
   double beta = 0.01;     // bound on P(SAME) when the true mean score is >= epsilon
   double epsilon = 0.2;   // tolerance on the mean score
   uint64_t n_max = 128;   // budget: UNDECIDED when reached
+  Bet bet = Bet::kGrapa;  // what new runs use
 };
 
 // Named presets (quick, audit, strict); docs/statistics.md justifies the numbers.
@@ -106,9 +119,35 @@ class BettingConfidenceSequence {
   double lower_ = 0, upper_ = 1;
 };
 
-// The sequential test: DIFFERENT once every mean <= epsilon is excluded at level alpha, SAME once every
-// mean >= epsilon is excluded at level beta, UNDECIDED at n_max. The decision is read exactly at epsilon
-// (tracked as its own point), not from the rounded bounds.
+// GRAPA's bet (WSR section 5.3) for one capital at candidate mean m: the constant bet that would have grown
+// the capital most on the scores so far, lambda_t = argmax over [0, cap] of sum_{i<t} ln(1 + s lambda (X_i - m)),
+// s = +1 for K+ and -1 for K-; the cap before any score. The maximization reads the scores rounded to
+// multiples of 2^-kBinBits (a histogram), so a step costs at most 2^kBinBits + 1 terms however long the run;
+// the capital itself multiplies by the exact score. The bet is a deterministic function of the scores before
+// X_t, so it is predictable whatever the rounding.
+class GrowthOptimalBet {
+ public:
+  static constexpr int kBinBits = 10;
+  GrowthOptimalBet(double m, double sign, double cap);
+  double next() const { return lambda_; }
+  void Add(double x);  // then next() is the bet for the score after x
+
+ private:
+  double Slope(double lambda, double* curvature) const;  // d/dlambda and d2/dlambda2 of the log-capital
+  double m_, sign_, cap_;
+  std::vector<int> term_of_bin_;  // index into terms_, -1 for a bin without scores
+  struct Term {
+    double y, count;  // s (x_j - m) for bin j's rounded score x_j, and how many scores it holds
+  };
+  std::vector<Term> terms_;  // in first-use order
+  double slope_at_0_ = 0;    // sum of s (X_i - m) over the rounded scores
+  double lambda_;
+};
+
+// The sequential test: DIFFERENT once K+(epsilon) reaches 1/alpha (every mean <= epsilon excluded at level
+// alpha), SAME once K-(epsilon) reaches 1/beta, UNDECIDED at n_max. The decision is read exactly at epsilon
+// (its own capitals, with the bets params.bet names), not from the rounded bounds, which are always the
+// plug-in confidence sequence.
 class SequentialTest {
  public:
   explicit SequentialTest(const TestParams& params, bool with_bounds = true);
@@ -123,7 +162,8 @@ class SequentialTest {
  private:
   TestParams params_;
   BettingConfidenceSequence cs_;
-  BettingConfidenceSequence::Point at_epsilon_;
+  BettingConfidenceSequence::Point at_epsilon_;  // the capitals the decision reads; plug-in bets with kPlugIn
+  GrowthOptimalBet plus_bet_, minus_bet_;        // with kGrapa
   Decision decision_ = Decision::kUndecided;
 };
 

@@ -7,6 +7,8 @@
 
 #include "crypto/hmac.h"
 #include "evidence/bundle.h"
+#include "evidence/transcript.h"
+#include "stats/sequential.h"
 #include "test_util.h"
 
 namespace pot {
@@ -174,6 +176,56 @@ TEST_F(AuditTest, EditedTranscriptsAreDetectedEvenWhenResigned) {
     EXPECT_FALSE(failures.empty()) << name;
     for (const auto& f : failures) EXPECT_TRUE(f == "challenges" || f == "decision") << name << ": " << f;
   }
+}
+
+// Bundles before transcript version 6 name no bets: they mean the plug-in bets, the only ones then, and the
+// audit replays them so. The run's transcript relabelled as version 5 (no test.bet) audits exactly as with
+// "bet":"plug-in": everything passes when the plug-in test stops where the run (GRAPA) stopped, and only
+// "decision" fails otherwise.
+TEST_F(AuditTest, AVersion5BundleIsReplayedWithThePlugInBets) {
+  const std::vector<std::string> lines = Lines();
+  auto header = nlohmann::ordered_json::parse(lines[0]);
+  ASSERT_EQ(header["version"], 6);
+  ASSERT_EQ(header["test"]["bet"], "grapa");
+  auto as_plug_in = lines, as_v5 = lines;
+  header["test"]["bet"] = "plug-in";
+  as_plug_in[0] = header.dump();
+  header["version"] = 5;
+  header["test"].erase("bet");
+  as_v5[0] = header.dump();
+  // Re-signed with the edited header in the statement too: what an older pot would have signed.
+  auto resign = [&](const std::vector<std::string>& changed) {
+    evidence::Bundle b;
+    EXPECT_TRUE(evidence::ParseBundle(*bundle_, &b).ok());
+    evidence::Claim claim;
+    EXPECT_TRUE(evidence::ParseStatement(b.payload, &claim).ok());
+    evidence::Transcript t;
+    EXPECT_TRUE(evidence::ParseTranscript(changed, &t).ok());
+    claim.header = t.header;
+    claim.transcript_root = evidence::TranscriptRoot(changed);
+    claim.transcript_size = changed.size();
+    SigningKey signer;
+    EXPECT_TRUE(ReadSigningKey(Env::Default(), dir_->File("signer"), &signer).ok());
+    std::string out;
+    EXPECT_TRUE(evidence::MakeBundle(signer, claim, changed, &out).ok());
+    return out;
+  };
+  // Where the plug-in test stops on the recorded scores.
+  evidence::Transcript t;
+  ASSERT_TRUE(evidence::ParseTranscript(lines, &t).ok());
+  stats::TestParams p = t.header.test;
+  p.bet = stats::Bet::kPlugIn;
+  stats::SequentialTest plug_in(p);
+  stats::Decision d = stats::Decision::kUndecided;
+  for (const auto& r : t.records) {
+    if (plug_in.done()) break;
+    ASSERT_TRUE(plug_in.Add(r.score.score, &d).ok());
+  }
+  const bool same_stop = plug_in.done() && d == t.outcome.decision && plug_in.cs().n() == t.records.size();
+  const auto v5_failures = Failed(Audit(resign(as_v5), Trusting()));
+  EXPECT_EQ(v5_failures, Failed(Audit(resign(as_plug_in), Trusting())));
+  EXPECT_EQ(v5_failures, same_stop ? std::vector<std::string>{} : std::vector<std::string>{"decision"})
+      << "plug-in stops after " << plug_in.cs().n() << " of " << t.records.size();
 }
 
 TEST_F(AuditTest, OtherModelsAndWrongKeysAreNamed) {

@@ -85,10 +85,43 @@ TEST(Transcript, PlacementRoundTripsAndAMalformedOneIsRefused) {
            {",\"build_backend\":\"cpu\"", ""}}) {
     EXPECT_EQ(ParseTranscript({Replaced(header, from, to)}, &t).code(), Status::Code::kCorruption) << to;
   }
-  std::string v4 = Replaced(header, "\"version\":5", "\"version\":4");
+  std::string v4 = Replaced(Replaced(header, "\"version\":6", "\"version\":4"), ",\"bet\":\"grapa\"", "");
   v4 = v4.substr(0, v4.find(",\"placement\"")) + "}";
   ASSERT_TRUE(ParseTranscript({v4}, &t).ok()) << v4;
   EXPECT_TRUE(t.header.ref_placement.empty());
+  EXPECT_EQ(HeaderLine(t.header), v4) << "written back in its own version";
+}
+
+// The test's bets are named from version 6 on; a version 5 header means the plug-in bets, the only ones
+// before, and is written back byte for byte, so an old bundle's statement still re-renders (and audits).
+TEST(Transcript, TheBetIsRecordedAndOlderHeadersMeanThePlugInBets) {
+  const std::string header = HeaderLine(SmallHeader());
+  EXPECT_NE(header.find("\"version\":6,"), std::string::npos) << header;
+  EXPECT_NE(header.find("\"n_max\":128,\"bet\":\"grapa\",\"distance\""), std::string::npos) << header;
+  Transcript t;
+  ASSERT_TRUE(ParseTranscript({header}, &t).ok());
+  EXPECT_EQ(t.header.test.bet, stats::Bet::kGrapa);
+  EXPECT_EQ(HeaderLine(t.header), header);
+  const std::string plug_in = Replaced(header, "\"bet\":\"grapa\"", "\"bet\":\"plug-in\"");
+  ASSERT_TRUE(ParseTranscript({plug_in}, &t).ok());
+  EXPECT_EQ(t.header.test.bet, stats::Bet::kPlugIn);
+  EXPECT_EQ(HeaderLine(t.header), plug_in);
+  const std::string v5 = Replaced(Replaced(header, "\"version\":6", "\"version\":5"), ",\"bet\":\"grapa\"", "");
+  ASSERT_TRUE(ParseTranscript({v5}, &t).ok()) << v5;
+  EXPECT_EQ(t.header.version, 5);
+  EXPECT_EQ(t.header.test.bet, stats::Bet::kPlugIn);
+  EXPECT_EQ(HeaderLine(t.header), v5);
+  Claim c;
+  c.header = t.header;
+  c.transcript_size = 2;
+  Claim back;
+  ASSERT_TRUE(ParseStatement(StatementJson(c), &back).ok());
+  EXPECT_EQ(back.header.test.bet, stats::Bet::kPlugIn);
+  for (const std::string& bad : {Replaced(header, "\"bet\":\"grapa\"", "\"bet\":\"kelly\""),
+                                 Replaced(header, ",\"bet\":\"grapa\"", ""),
+                                 Replaced(header, "\"version\":6", "\"version\":7")}) {
+    EXPECT_EQ(ParseTranscript({bad}, &t).code(), Status::Code::kCorruption) << bad;
+  }
 }
 
 TEST(Statement, IntegerFieldsMustBeIntegersInRange) {

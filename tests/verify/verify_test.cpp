@@ -195,7 +195,7 @@ TEST(VerifyCli, CommittedKeyFixesTheChallengesAndCapsTheBudget) {
   ASSERT_EQ(RunPot("challenge commit --family templates -n 5 -o " + dir.File("k.key")).exit_code, 0);
   auto r = RunPot("verify --json --ref " + Member("base") + " --cand " + Member("base-copy") + " --key " +
                   dir.File("k.key") + " -o " + dir.File("run"));
-  // Five committed challenges cannot reach SAME at audit's levels (23 are needed): UNDECIDED, exit 5.
+  // Five committed challenges cannot reach SAME at audit's levels (21 are needed): UNDECIDED, exit 5.
   EXPECT_EQ(r.exit_code, 5) << r.err;
   const json j = json::parse(r.out);
   EXPECT_EQ(j["decision"], "UNDECIDED");
