@@ -294,11 +294,13 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
                     "work on the reference alone)";
     if (both && !e.fits) e.note += "; two models do not fit: verify-reference holds one";
   } else if (method == "hash") {
+    Add(&e, "start pot, read the header", p.process_start_s.value);
     Add(&e, model.HashText("the model", m.bytes), model.Hash(m.bytes));
     SetMemory(&e, kHashBuffers, model.Limit());
-    e.note = "streamed, one model; pot's own reader, no llama.cpp start";
+    e.note = "streamed, one model; pot's own reader, no llama.cpp model load";
   } else if (method == "diff") {
     const double disk = p.read_bytes_per_s.value;
+    Add(&e, "start pot, read both headers", p.process_start_s.value);
     Add(&e, "read both files: " + HumanBytes(2 * m.bytes) + " at " + HumanBytes(disk) + "/s", 2 * m.bytes / disk);
     Add(&e, "dequantize and compare " + Fmt("%.3g", m.params) + " elements x 2 at " +
                 Fmt("%.3g", p.dequant_elements_per_s.value) + "/s (one core)",
