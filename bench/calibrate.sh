@@ -8,7 +8,8 @@
 # come from build/bench/membw (bench/membw.cpp): one thread's memory bandwidth and FMA peak, SHA-256 over
 # every core, pot diff's dequantize-and-compare loop on one core, and the rate MODEL is read at (warm).
 # The start cost of a model-loading process is llama-bench's own wall time for a one-token run, less
-# that token. Rates are the fastest repetition (a shared machine slows the others). About a minute.
+# that token. Every figure is a mean or a median over repetitions, not the best: on a shared machine each
+# then holds the time other processes took, as the measured runs it is checked against do. About a minute.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 model="${1:-${POT_TESTBED_DIR:-$HOME/.cache/pot/testbed-seed1}/base.gguf}"
@@ -26,10 +27,20 @@ mkdir -p "$dir"
 "$membw" "$model" > "$dir/membw.json"
 "$bench" -m "$model" -t 1 -p 512 -n 128 -r 5 -o json > "$dir/bench.json" 2>"$dir/bench.err" ||
   { cat "$dir/bench.err" >&2; exit 1; }
-# The start: a run of one generated token (llama-bench adds a warm-up run of it), timed whole, best of 3.
-best_of 3 start "$bench" -m "$model" -t 1 -p 0 -n 1 -r 1
-# A pot process that loads no model: start and read the header (pot hash and pot diff pay it), best of 3.
-best_of 3 process "$pot" info "$model"
+# median_of N OUTVAR CMD...: the median of N runs' seconds.
+median_of() {
+  local n="$1" __out="$2" r all=()
+  shift 2
+  for ((i = 0; i < n; i++)); do
+    measure r "$@"
+    all+=("${r%% *}")
+  done
+  printf -v "$__out" '%s' "$(printf '%s\n' "${all[@]}" | sort -g | sed -n "$(((n + 1) / 2))p")"
+}
+# The start: a run of one generated token (llama-bench adds a warm-up run of it), timed whole.
+median_of 3 start "$bench" -m "$model" -t 1 -p 0 -n 1 -r 1
+# A pot process that loads no model: start and read the header (pot hash and pot diff pay it).
+median_of 3 process "$pot" info "$model"
 # The input embedding's size when an output layer exists (a tied model's embedding is its output layer).
 "$pot" hash "$model" --json > "$dir/manifest.json"
 
@@ -41,17 +52,13 @@ bw = json.load(open(f"{d}/membw.json"))
 rows = json.load(open(f"{d}/bench.json"))
 pp = next(r for r in rows if r["n_prompt"] > 0 and r["n_gen"] == 0)
 tg = next(r for r in rows if r["n_gen"] > 0 and r["n_prompt"] == 0)
-# The fastest of the repetitions: on a shared machine the others lost time to other processes, and the
-# measured runs the profile is checked against are taken best of N too.
-for r in (pp, tg):
-    r["best_ts"] = max(r.get("samples_ts") or [r["avg_ts"]])
 tensors = {t["name"]: t for t in json.load(open(f"{d}/manifest.json"))["tensors"]}
 embd = tensors.get("token_embd.weight")
 n_embd = embd["shape"][0] if embd else 0
 output = info["n_vocab"] * n_embd
 untied = "output.weight" in tensors and embd is not None
 # One generated token took 1/tg of the measured start; llama-bench ran it twice (warm-up and the run).
-start_s = max(0.0, float(start) - 2 / tg["best_ts"])
+start_s = max(0.0, float(start) - 2 / tg["avg_ts"])
 mem_total = int(open("/proc/meminfo").read().split("MemTotal:")[1].split()[0]) * 1024
 m = f"bench/membw on {host}, {when}"
 profile = {
@@ -65,7 +72,7 @@ profile = {
     "sha256_bytes_per_s": {"value": bw["sha256"], "source": f"{m}: pot's SHA-256 on {os.cpu_count()} threads"},
     "dequant_elements_per_s": {"value": bw["dequant"], "source": f"{m}: pot diff's Q8_0 dequantize-and-compare loop, one core"},
     "startup_s": {"value": start_s, "source": f"llama-bench -p 0 -n 1 -r 1 -t 1 on {os.path.basename(model)}: wall time less its two tokens, {host}, {when}"},
-    "process_start_s": {"value": float(process), "source": f"pot info {os.path.basename(model)}: wall time, best of 3, {host}, {when}"},
+    "process_start_s": {"value": float(process), "source": f"pot info {os.path.basename(model)}: wall time, median of 3, {host}, {when}"},
     "calibration": {
         "model": f"{os.path.basename(model)} ({info['architecture']}, {info['n_params']} parameters, {info['file_size']} bytes)",
         "params": info["n_params"],
@@ -73,11 +80,11 @@ profile = {
         "output_params": output,
         "input_embd_params": embd["shape"][0] * embd["shape"][1] if untied else 0,
         "input_embd_bytes": embd["nbytes"] if untied else 0,
-        "pp_tokens_per_s": pp["best_ts"],
+        "pp_tokens_per_s": pp["avg_ts"],
         "pp_batch": pp["n_prompt"],
-        "tg_tokens_per_s": tg["best_ts"],
+        "tg_tokens_per_s": tg["avg_ts"],
         "source": f"llama-bench -t 1 -p 512 -n 128 -r 5 (build {pp.get('build_commit', '?')}) on {host}, {when}: "
-                  f"pp512 {pp['best_ts']:.1f}, tg128 {tg['best_ts']:.1f} tokens/s (the fastest of 5 repetitions)",
+                  f"pp512 {pp['avg_ts']:.1f}, tg128 {tg['avg_ts']:.1f} tokens/s (mean of 5 repetitions)",
     },
 }
 os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
@@ -87,7 +94,7 @@ with open(tmp, "w") as f:
     f.write("\n")
 os.replace(tmp, out)
 print(f"calibrate: wrote {out}")
-print(f"calibrate: pp512 {pp['best_ts']:.1f} tokens/s, tg128 {tg['best_ts']:.1f} tokens/s, bandwidth {bw['bandwidth']/1e9:.2f} GB/s, "
+print(f"calibrate: pp512 {pp['avg_ts']:.1f} tokens/s, tg128 {tg['avg_ts']:.1f} tokens/s, bandwidth {bw['bandwidth']/1e9:.2f} GB/s, "
       f"FMA {bw['flops']/1e9:.1f} GFLOP/s, SHA-256 {bw['sha256']/1e9:.2f} GB/s, dequant {bw['dequant']/1e9:.2f} G elements/s, "
       f"read {bw['read']/1e9:.2f} GB/s, start {start_s:.3f} s, pot start {float(process):.3f} s")
 EOF
