@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "engine/engine.h"
+#include "estimate/format.h"
 #include "gguf/gguf.h"
 #include "gguf/hparams.h"
 
@@ -32,12 +33,6 @@ constexpr double kStoredBytesPerToken = 4 + 8 * 12;
 constexpr double kDiffBuffers = 4.0 * (1 << 20) * 4;
 // pot hash's working set: one 8 MiB read buffer per thread (src/manifest); 16 threads assumed.
 constexpr double kHashBuffers = 16.0 * (8 << 20);
-
-std::string Fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
 
 // Both models of a two-model method have the given shape: the candidate claims to be the reference.
 class Model {
@@ -93,6 +88,12 @@ void SetMemory(MethodEstimate* e, double peak, double limit) {
 std::string Count(uint64_t n) { return std::to_string(n); }
 
 }  // namespace
+
+std::string Fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
 
 std::string HumanBytes(double b) {
   if (b >= 1e12) return Fmt("%.2f TB", b / 1e12);
@@ -182,17 +183,22 @@ Status CheckShape(ModelShape* m) {
 
 namespace {
 
-// FLOPs of one token through the layers, and of one position's logits.
+// FLOPs of one token through the layers (the logits are charged per output position on top).
 double BodyFlops(double params, double input_embd, double output) { return 2 * std::max(0.0, params - input_embd - output); }
+
+// What the calibration row reached: FLOP/s in prompt processing (one output per batch), bytes/s in generation.
+double CalibratedFlops(const Calibration& c) {
+  return c.pp_tokens_per_s * BodyFlops(c.params, c.input_embd_params, c.output_params) +
+         c.pp_tokens_per_s / c.pp_batch * 2 * c.output_params;
+}
+double CalibratedBytes(const Calibration& c) { return c.tg_tokens_per_s * std::max(1.0, c.bytes - c.input_embd_bytes); }
 
 }  // namespace
 
 Rates RatesFor(const Profile& p, const ModelShape& m) {
-  const Calibration& c = p.calibration;
   Rates r;
-  r.flops_per_s = c.pp_tokens_per_s * BodyFlops(c.params, c.input_embd_params, c.output_params) +
-                  c.pp_tokens_per_s / c.pp_batch * 2 * c.output_params;
-  r.bytes_per_s = c.tg_tokens_per_s * std::max(1.0, c.bytes - c.input_embd_bytes);
+  r.flops_per_s = CalibratedFlops(p.calibration);
+  r.bytes_per_s = CalibratedBytes(p.calibration);
   r.pp_efficiency = r.flops_per_s / p.peak_flops.value;
   r.tg_efficiency = r.bytes_per_s / p.memory_bandwidth.value;
   r.pp_tokens_per_s = 1 / PromptSeconds(p, m, 1, 0);
@@ -202,18 +208,13 @@ Rates RatesFor(const Profile& p, const ModelShape& m) {
 }
 
 double PromptSeconds(const Profile& p, const ModelShape& m, double tokens, double outputs) {
-  const Calibration& c = p.calibration;
-  const double flops_per_s = c.pp_tokens_per_s * BodyFlops(c.params, c.input_embd_params, c.output_params) +
-                             c.pp_tokens_per_s / c.pp_batch * 2 * c.output_params;
   // A shape with no layer parameters left (numbers that do not add up) is charged its whole count.
   const double body = BodyFlops(m.params, m.input_embd_params, m.output_params);
-  return (tokens * (body > 0 ? body : 2 * m.params) + outputs * 2 * m.output_params) / flops_per_s;
+  return (tokens * (body > 0 ? body : 2 * m.params) + outputs * 2 * m.output_params) / CalibratedFlops(p.calibration);
 }
 
 double GenerateSeconds(const Profile& p, const ModelShape& m, double tokens) {
-  const Calibration& c = p.calibration;
-  const double bytes_per_s = c.tg_tokens_per_s * std::max(1.0, c.bytes - c.input_embd_bytes);
-  return tokens * std::max(1.0, m.bytes - m.input_embd_bytes) / bytes_per_s;
+  return tokens * std::max(1.0, m.bytes - m.input_embd_bytes) / CalibratedBytes(p.calibration);
 }
 
 uint64_t PotContext(const ModelShape& m) {

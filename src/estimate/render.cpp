@@ -4,18 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "estimate/estimate.h"
+#include "estimate/format.h"
 #include "text/text.h"
 
 namespace pot::estimate {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-std::string Fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
 
 std::string Shown(const std::string& s) { return text::EscapeForTerminal(s); }
 
