@@ -6,7 +6,8 @@
 # The calibration row is llama-bench (the llama.cpp pot is built with) on MODEL, the forged base model by
 # default, with ONE thread, as pot's measured runs use (--threads 1): pp512 and tg128. The machine figures
 # come from build/bench/membw (bench/membw.cpp): one thread's memory bandwidth and FMA peak, SHA-256 over
-# every core, pot diff's dequantize-and-compare loop on one core, and the rate MODEL is read at (warm).
+# every core, pot diff's dequantize-and-compare loop on one core, the per-vocabulary-entry work of scoring
+# a position, and the rate MODEL is read at (warm).
 # The start cost of a model-loading process is llama-bench's own wall time for a one-token run, less
 # that token. Every figure is a mean or a median over repetitions, not the best: on a shared machine each
 # then holds the time other processes took, as the measured runs it is checked against do. About a minute.
@@ -71,6 +72,7 @@ profile = {
     "read_bytes_per_s": {"value": bw["read"], "source": f"{m}: {os.path.basename(model)} read front to back (page cache warm)"},
     "sha256_bytes_per_s": {"value": bw["sha256"], "source": f"{m}: pot's SHA-256 on {os.cpu_count()} threads"},
     "dequant_elements_per_s": {"value": bw["dequant"], "source": f"{m}: pot diff's Q8_0 dequantize-and-compare loop, one core"},
+    "vocab_entries_per_s": {"value": bw["vocab"], "source": f"{m}: two 32,000-entry logit rows to log-probabilities, TV and KL, one core"},
     "startup_s": {"value": start_s, "source": f"llama-bench -p 0 -n 1 -r 1 -t 1 on {os.path.basename(model)}: wall time less its two tokens, {host}, {when}"},
     "process_start_s": {"value": float(process), "source": f"pot info {os.path.basename(model)}: wall time, median of 3, {host}, {when}"},
     "calibration": {
@@ -95,6 +97,6 @@ with open(tmp, "w") as f:
 os.replace(tmp, out)
 print(f"calibrate: wrote {out}")
 print(f"calibrate: pp512 {pp['avg_ts']:.1f} tokens/s, tg128 {tg['avg_ts']:.1f} tokens/s, bandwidth {bw['bandwidth']/1e9:.2f} GB/s, "
-      f"FMA {bw['flops']/1e9:.1f} GFLOP/s, SHA-256 {bw['sha256']/1e9:.2f} GB/s, dequant {bw['dequant']/1e9:.2f} G elements/s, "
+      f"FMA {bw['flops']/1e9:.1f} GFLOP/s, SHA-256 {bw['sha256']/1e9:.2f} GB/s, dequant {bw['dequant']/1e9:.2f} G elements/s, vocab {bw['vocab']/1e9:.2f} G entries/s, "
       f"read {bw['read']/1e9:.2f} GB/s, start {start_s:.3f} s, pot start {float(process):.3f} s")
 EOF

@@ -7,8 +7,11 @@
 //   sha256     pot's SHA-256 (OpenSSL) over every core, one stream per thread, as pot hash runs;
 //   dequant    pot diff's inner loop on one core: two Q8_0 rows dequantized with ggml's type traits and
 //              reduced to the four sums and the max |delta| (src/diff);
+//   vocab      one core turning two rows of 32,000 logits into log-probabilities and comparing them (total
+//              variation and KL), as pot's scoring and llama-perplexity's KL do at every scored position;
 //   read       reading FILE front to back (the page cache when it is warm, as the check runs).
-// Prints one JSON object: {"bandwidth": B/s, "flops": FLOP/s, "sha256": B/s, "dequant": elements/s, "read": B/s}.
+// Prints one JSON object: {"bandwidth": B/s, "flops": FLOP/s, "sha256": B/s, "dequant": elements/s,
+// "vocab": entries/s, "read": B/s}.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -140,6 +143,34 @@ double Dequant() {
   });
 }
 
+void LogSoftmax(const std::vector<float>& x, std::vector<float>* out) {
+  const float m = *std::max_element(x.begin(), x.end());
+  float sum = 0;
+  for (float v : x) sum += std::exp(v - m);
+  const float lse = m + std::log(sum);
+  for (size_t i = 0; i < x.size(); ++i) (*out)[i] = x[i] - lse;
+}
+
+double Vocab() {
+  const size_t n = 32000;
+  std::vector<float> a(n), b(n), la(n), lb(n);
+  for (size_t i = 0; i < n; ++i) {
+    a[i] = 5 * std::sin(static_cast<float>(i));
+    b[i] = a[i] + 0.1f * std::cos(static_cast<float>(i));
+  }
+  return MeanRate(static_cast<double>(n), 1.0, [&] {
+    LogSoftmax(a, &la);
+    LogSoftmax(b, &lb);
+    float tv = 0, kl = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const float p = std::exp(la[i]), q = std::exp(lb[i]);
+      tv += std::fabs(p - q);
+      kl += p * (la[i] - lb[i]);
+    }
+    g_sink = tv + kl;
+  });
+}
+
 double Read(const std::string& path) {
   std::unique_ptr<pot::RandomAccessFile> f;
   pot::Status s = pot::Env::Default()->NewRandomAccessFile(path, &f);
@@ -168,7 +199,8 @@ int main(int argc, char** argv) {
   const double flops = Flops();
   const double sha = Sha256AllCores();
   const double dequant = Dequant();
-  std::printf("{\"bandwidth\": %.6g, \"flops\": %.6g, \"sha256\": %.6g, \"dequant\": %.6g, \"read\": %.6g}\n", bandwidth,
-              flops, sha, dequant, read);
+  const double vocab = Vocab();
+  std::printf("{\"bandwidth\": %.6g, \"flops\": %.6g, \"sha256\": %.6g, \"dequant\": %.6g, \"vocab\": %.6g, \"read\": %.6g}\n",
+              bandwidth, flops, sha, dequant, vocab, read);
   return 0;
 }

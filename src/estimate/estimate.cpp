@@ -64,6 +64,15 @@ class Model {
   std::string TgText(double tokens) const {
     return Fmt("%.0f", tokens) + " generated tokens at " + Fmt("%.3g", r_.tg_tokens_per_s) + " tokens/s";
   }
+  // The per-vocabulary-entry work at positions with logits, in units of the profile's vocab rate: 1 for
+  // two distributions and their distance, 0.5 for one distribution scored against stored numbers.
+  double Score(double positions, double units) const {
+    return positions * units * static_cast<double>(m_.n_vocab) / p_.vocab_entries_per_s.value;
+  }
+  std::string ScoreText(double positions, const std::string& what) const {
+    return "score " + Fmt("%.0f", positions) + " positions x " + std::to_string(m_.n_vocab) + " vocabulary entries (" +
+           what + ", one core)";
+  }
   double Kv(uint64_t n_ctx) const { return KvCacheBytes(m_, n_ctx); }
   double Buffers() const { return kFixedBuffers + kUbatch * static_cast<double>(m_.n_vocab) * 4; }
   double Limit() const { return p_.memory_bytes.value; }
@@ -77,6 +86,11 @@ class Model {
 void Add(MethodEstimate* e, const std::string& what, double seconds) {
   e->terms.push_back({what, seconds});
   e->wall_s += seconds;
+}
+
+// A term that is 0 when the vocabulary is unknown is left out rather than printed as 0.
+void AddIf(MethodEstimate* e, const std::string& what, double seconds) {
+  if (seconds > 0) Add(e, what, seconds);
 }
 
 void SetMemory(MethodEstimate* e, double peak, double limit) {
@@ -270,9 +284,11 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
     Add(&e, model.LoadText("the base model"), model.Load());
     Add(&e, "base pass over a text of " + Count(text) + " tokens, " + Fmt("%.0f", chunks) + " chunks: " + model.PpText(tokens, scored),
         model.Pp(tokens, scored));
+    AddIf(&e, model.ScoreText(scored, "log-probabilities to 16 bits"), model.Score(scored, 0.5));
     Add(&e, "write the logits file: " + HumanBytes(logits) + " at " + HumanBytes(disk) + "/s", logits / disk);
     Add(&e, model.LoadText("the candidate"), model.Load());
     Add(&e, "candidate pass: " + model.PpText(tokens, scored), model.Pp(tokens, scored));
+    AddIf(&e, model.ScoreText(scored, "KL against the file's log-probabilities"), model.Score(scored, 1));
     Add(&e, "read the logits file back", logits / disk);
     e.bytes_written = logits;
     SetMemory(&e, m.bytes + model.Kv(kPerplexityContext) + model.Buffers() + kPerplexityContext * m.n_vocab * 4.0,
@@ -288,6 +304,11 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
     Add(&e, model.HashText("the candidate", m.bytes, 2), model.Hash(m.bytes, 2));
     if (both) Add(&e, "reference, " + k + ": " + model.PpText(c * pt, c * pt), model.Pp(c * pt, c * pt));
     Add(&e, "candidate, " + k + ": " + model.PpText(c * pt, c * pt), model.Pp(c * pt, c * pt));
+    if (both) {
+      AddIf(&e, model.ScoreText(c * pt, "both distributions and their distance"), model.Score(c * pt, 1));
+    } else {
+      AddIf(&e, model.ScoreText(c * pt, "the candidate's distribution against the file's rows"), model.Score(c * pt, 0.5));
+    }
     const double one = m.bytes + model.Kv(ctx) + model.Buffers();
     SetMemory(&e, both ? 2 * one : one, model.Limit());
     e.note = both ? "both models resident (teacher-forced, K = 0); challenges to a decision are an input (--challenges)"
@@ -342,6 +363,8 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
     Add(&e, model.LoadText("the reference"), model.Load());
     Add(&e, model.HashText("the reference", m.bytes, 2), model.Hash(m.bytes, 2));
     Add(&e, "reference, " + k + ": " + model.PpText(ce * (pt + ke), ce * (pt + ke)), model.Pp(ce * (pt + ke), ce * (pt + ke)));
+    AddIf(&e, model.ScoreText(ce * (pt + ke), "the reference's distribution against the endpoint's tokens"),
+          model.Score(ce * (pt + ke), 0.5));
     Add(&e, "the server, as if on this profile: " + model.PpText(ce * pt, ce) + ", " + model.TgText(ce * ke),
         model.Pp(ce * pt, ce) + model.Tg(ce * ke));
     SetMemory(&e, m.bytes + model.Kv(ctx) + model.Buffers(), model.Limit());

@@ -55,6 +55,7 @@ std::vector<Profile> MakeBuiltins() {
                           "https://macrumors.com/2023/01/24/new-macbook-pro-ssd-speeds); the M1 Max's SSD assumed alike"};
     p.sha256_bytes_per_s = {16e9, std::string(kAssumed) + "8 performance cores x 2 GB/s with the ARMv8 SHA-2 instructions"};
     p.dequant_elements_per_s = {1e9, std::string(kAssumed) + "one core dequantizes and compares 1e9 elements/s"};
+    p.vocab_entries_per_s = {5e8, std::string(kAssumed) + "one core scores 5e8 vocabulary entries/s (log-softmax of two rows and a distance)"};
     p.startup_s = {2, std::string(kAssumed) + "2 s to start a process and a Metal context"};
     p.process_start_s = {0.05, std::string(kAssumed) + "50 ms to start pot and read a GGUF header"};
     p.calibration = Llama3_70bRow(34.96, 4.34,
@@ -76,6 +77,7 @@ std::vector<Profile> MakeBuiltins() {
     p.read_bytes_per_s = {2e9, std::string(kAssumed) + "2 GB/s from " + nvidia_host};
     p.sha256_bytes_per_s = {24e9, std::string(kAssumed) + "16 host cores x 1.5 GB/s with SHA-NI"};
     p.dequant_elements_per_s = {1e9, std::string(kAssumed) + "one host core dequantizes and compares 1e9 elements/s"};
+    p.vocab_entries_per_s = {5e8, std::string(kAssumed) + "one host core scores 5e8 vocabulary entries/s (log-softmax of two rows and a distance)"};
     p.startup_s = {2, std::string(kAssumed) + "2 s to start a process and a CUDA context"};
     p.process_start_s = {0.05, std::string(kAssumed) + "50 ms to start pot and read a GGUF header"};
     p.calibration = Llama3_70bRow(744.12, 22.31,
@@ -95,6 +97,7 @@ std::vector<Profile> MakeBuiltins() {
     p.read_bytes_per_s = {2e9, std::string(kAssumed) + "2 GB/s from " + nvidia_host};
     p.sha256_bytes_per_s = {24e9, std::string(kAssumed) + "16 host cores x 1.5 GB/s with SHA-NI"};
     p.dequant_elements_per_s = {1e9, std::string(kAssumed) + "one host core dequantizes and compares 1e9 elements/s"};
+    p.vocab_entries_per_s = {5e8, std::string(kAssumed) + "one host core scores 5e8 vocabulary entries/s (log-softmax of two rows and a distance)"};
     p.startup_s = {2, std::string(kAssumed) + "2 s to start a process and a CUDA context"};
     p.process_start_s = {0.05, std::string(kAssumed) + "50 ms to start pot and read a GGUF header"};
     p.calibration = Llama3_70bRow(1012.73, 25.03,
@@ -192,6 +195,7 @@ Status ParseProfile(const std::string& text, const std::string& what, Profile* o
     p.read_bytes_per_s = CheckedFigure(j, "read_bytes_per_s");
     p.sha256_bytes_per_s = CheckedFigure(j, "sha256_bytes_per_s");
     p.dequant_elements_per_s = CheckedFigure(j, "dequant_elements_per_s");
+    p.vocab_entries_per_s = CheckedFigure(j, "vocab_entries_per_s");
     p.startup_s = CheckedFigure(j, "startup_s", /*zero_ok=*/true);
     p.process_start_s = CheckedFigure(j, "process_start_s", /*zero_ok=*/true);
     const json& c = Need(j, "calibration", "calibration");
@@ -227,6 +231,7 @@ json ProfileJson(const Profile& p) {
           {"read_bytes_per_s", FigureJson(p.read_bytes_per_s)},
           {"sha256_bytes_per_s", FigureJson(p.sha256_bytes_per_s)},
           {"dequant_elements_per_s", FigureJson(p.dequant_elements_per_s)},
+          {"vocab_entries_per_s", FigureJson(p.vocab_entries_per_s)},
           {"startup_s", FigureJson(p.startup_s)},
           {"process_start_s", FigureJson(p.process_start_s)},
           {"calibration",

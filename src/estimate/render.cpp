@@ -66,6 +66,7 @@ std::string RenderText(const ModelShape& m, const Profile& p, const Workload& w,
       {"peak FLOP/s", &p.peak_flops},         {"memory bandwidth", &p.memory_bandwidth},
       {"memory", &p.memory_bytes},            {"file read", &p.read_bytes_per_s},
       {"SHA-256", &p.sha256_bytes_per_s},     {"dequantize", &p.dequant_elements_per_s},
+      {"score a position", &p.vocab_entries_per_s},
       {"start", &p.startup_s},               {"process start", &p.process_start_s}};
   for (const auto& [name, f] : figures) {
     line("  estimate basis " + std::string(name) + " " + Fmt("%.4g", f->value) + ": " + Shown(f->source));

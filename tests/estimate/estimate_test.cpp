@@ -29,6 +29,7 @@ Profile RoundProfile() {
   p.read_bytes_per_s = {1e9, "test"};
   p.sha256_bytes_per_s = {2e9, "test"};
   p.dequant_elements_per_s = {1e9, "test"};
+  p.vocab_entries_per_s = {1e9, "test"};
   p.startup_s = {1, "test"};
   p.process_start_s = {0.5, "test"};
   // No embeddings: 2e9 FLOPs per token, 5e8 bytes per generated token.
