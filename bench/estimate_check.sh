@@ -22,10 +22,16 @@ def fail(msg):
     print(msg, file=sys.stderr)
     sys.exit(2)
 
-doc = json.load(open(path))
-if doc.get("schema") != "pot.methods/1":
-    fail(f"bench: {path}: schema is not pot.methods/1")
-model = doc["model"]
+try:
+    doc = json.load(open(path))
+    if doc.get("schema") != "pot.methods/1":
+        fail(f"bench: {path}: schema is not pot.methods/1")
+    model = doc["model"]
+    for row in doc["rows"]:
+        if not isinstance(row.get("method"), str) or not isinstance(row.get("wall_s"), (int, float)) or row["wall_s"] <= 0:
+            fail(f"bench: {path}: a row without a method name and a positive wall_s: {row}")
+except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+    fail(f"bench: {path}: not a pot.methods/1 file ({e})")
 print(f"estimate_check: {path}, model {model}, profile {profile}")
 # A row's cpu_s (user + system time), where the methods file has it, is shown beside the wall time: on a
 # shared machine the wall time also holds the time other processes had the cores.
