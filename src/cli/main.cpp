@@ -162,6 +162,7 @@ int Main(const std::vector<std::string>& args) {
 }  // namespace pot::cli
 
 int main(int argc, char** argv) {
+  pot::engine::PreferPassiveThreadWait(argv);  // may start pot again, before anything is done
   pot::engine::InstallCrashHandlers();  // before any command: hash, info and diff never call engine::Init
   try {
     return pot::cli::Main({argv + 1, argv + argc});

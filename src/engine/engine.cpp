@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -124,6 +125,17 @@ void Init(bool verbose) {
 
 void ModelDeleter::operator()(llama_model* m) const { llama_model_free(m); }
 void ContextDeleter::operator()(llama_context* c) const { llama_free(c); }
+
+void PreferPassiveThreadWait(char** argv) {
+#ifdef __linux__
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  unsetenv("OMP_WAIT_POLICY");  // not restarted: libgomp keeps the policy it read, and children should too
+#else
+  (void)argv;
+#endif
+}
 
 namespace {
 

@@ -34,6 +34,15 @@ constexpr int kMaxThreads = 512;
 // Init calls it, and main should call it first so no command runs before it.
 void InstallCrashHandlers();
 
+// llama.cpp's CPU threads meet at an OpenMP barrier after every operation, and libgomp's default wait policy
+// spins there (and between graphs) before it sleeps: beside another busy process on the same cores, a waiting
+// thread burns the time slice its peer needs to arrive, and two threads ran up to 10x slower than one
+// (bench/threads.sh, docs/verify.md "Threads"). The passive policy sleeps at once. libgomp reads
+// OMP_WAIT_POLICY when it is loaded, before main, so this sets it and starts the program again (execv of
+// /proc/self/exe with argv); it returns, changing nothing, when the variable is already set (the user's
+// choice, or the restarted process) or the restart fails. main calls it first.
+void PreferPassiveThreadWait(char** argv);
+
 // Initialises llama.cpp once per process. llama.cpp's own log lines go to stderr only when verbose.
 void Init(bool verbose);
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "engine/engine.h"
+#include "estimate/format.h"
 #include "gguf/gguf.h"
 #include "gguf/hparams.h"
 
@@ -30,14 +31,11 @@ constexpr uint64_t kPerplexityContext = 512;
 constexpr double kStoredBytesPerToken = 4 + 8 * 12;
 // pot diff's working set: two raw and two f32 chunks of 2^20 elements (src/diff, Options::chunk_elements).
 constexpr double kDiffBuffers = 4.0 * (1 << 20) * 4;
+// src/manifest's RunJobs reports progress from the calling thread, which polls every 100 ms: a hash with a
+// progress bar (pot hash, verify, reference build) ends at the first poll after its last job.
+constexpr double kHashPollS = 0.1;
 // pot hash's working set: one 8 MiB read buffer per thread (src/manifest); 16 threads assumed.
 constexpr double kHashBuffers = 16.0 * (8 << 20);
-
-std::string Fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
 
 // Both models of a two-model method have the given shape: the candidate claims to be the reference.
 class Model {
@@ -51,8 +49,9 @@ class Model {
   }
   // pot hash reads the file once and hashes each tensor; verify, reference build and endpoint runs also
   // hash the whole file (evidence::DescribeModel: file_digest), two SHA-256 streams over the same bytes.
-  double Hash(double bytes, int streams = 1) const {
-    return std::max(bytes / p_.read_bytes_per_s.value, streams * bytes / p_.sha256_bytes_per_s.value);
+  double Hash(double bytes, int streams = 1, bool polled = true) const {
+    const double t = std::max(bytes / p_.read_bytes_per_s.value, streams * bytes / p_.sha256_bytes_per_s.value);
+    return polled ? std::ceil(t / kHashPollS) * kHashPollS : t;
   }
   std::string HashText(const std::string& who, double bytes, int streams = 1) const {
     return "SHA-256 of " + who + ": " + HumanBytes(bytes) + (streams > 1 ? " (tensors and whole file)" : "") +
@@ -69,6 +68,15 @@ class Model {
   std::string TgText(double tokens) const {
     return Fmt("%.0f", tokens) + " generated tokens at " + Fmt("%.3g", r_.tg_tokens_per_s) + " tokens/s";
   }
+  // The per-vocabulary-entry work at positions with logits, in units of the profile's vocab rate: 1 for
+  // two distributions and their distance, 0.5 for one distribution scored against stored numbers.
+  double Score(double positions, double units) const {
+    return positions * units * static_cast<double>(m_.n_vocab) / p_.vocab_entries_per_s.value;
+  }
+  std::string ScoreText(double positions, const std::string& what) const {
+    return "score " + Fmt("%.0f", positions) + " positions x " + std::to_string(m_.n_vocab) + " vocabulary entries (" +
+           what + ", one core)";
+  }
   double Kv(uint64_t n_ctx) const { return KvCacheBytes(m_, n_ctx); }
   double Buffers() const { return kFixedBuffers + kUbatch * static_cast<double>(m_.n_vocab) * 4; }
   double Limit() const { return p_.memory_bytes.value; }
@@ -84,6 +92,11 @@ void Add(MethodEstimate* e, const std::string& what, double seconds) {
   e->wall_s += seconds;
 }
 
+// A term that is 0 when the vocabulary is unknown is left out rather than printed as 0.
+void AddIf(MethodEstimate* e, const std::string& what, double seconds) {
+  if (seconds > 0) Add(e, what, seconds);
+}
+
 void SetMemory(MethodEstimate* e, double peak, double limit) {
   e->peak_memory_bytes = peak;
   e->memory_limit_bytes = limit;
@@ -93,6 +106,12 @@ void SetMemory(MethodEstimate* e, double peak, double limit) {
 std::string Count(uint64_t n) { return std::to_string(n); }
 
 }  // namespace
+
+std::string Fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
 
 std::string HumanBytes(double b) {
   if (b >= 1e12) return Fmt("%.2f TB", b / 1e12);
@@ -182,17 +201,22 @@ Status CheckShape(ModelShape* m) {
 
 namespace {
 
-// FLOPs of one token through the layers, and of one position's logits.
+// FLOPs of one token through the layers (the logits are charged per output position on top).
 double BodyFlops(double params, double input_embd, double output) { return 2 * std::max(0.0, params - input_embd - output); }
+
+// What the calibration row reached: FLOP/s in prompt processing (one output per batch), bytes/s in generation.
+double CalibratedFlops(const Calibration& c) {
+  return c.pp_tokens_per_s * BodyFlops(c.params, c.input_embd_params, c.output_params) +
+         c.pp_tokens_per_s / c.pp_batch * 2 * c.output_params;
+}
+double CalibratedBytes(const Calibration& c) { return c.tg_tokens_per_s * std::max(1.0, c.bytes - c.input_embd_bytes); }
 
 }  // namespace
 
 Rates RatesFor(const Profile& p, const ModelShape& m) {
-  const Calibration& c = p.calibration;
   Rates r;
-  r.flops_per_s = c.pp_tokens_per_s * BodyFlops(c.params, c.input_embd_params, c.output_params) +
-                  c.pp_tokens_per_s / c.pp_batch * 2 * c.output_params;
-  r.bytes_per_s = c.tg_tokens_per_s * std::max(1.0, c.bytes - c.input_embd_bytes);
+  r.flops_per_s = CalibratedFlops(p.calibration);
+  r.bytes_per_s = CalibratedBytes(p.calibration);
   r.pp_efficiency = r.flops_per_s / p.peak_flops.value;
   r.tg_efficiency = r.bytes_per_s / p.memory_bandwidth.value;
   r.pp_tokens_per_s = 1 / PromptSeconds(p, m, 1, 0);
@@ -202,18 +226,13 @@ Rates RatesFor(const Profile& p, const ModelShape& m) {
 }
 
 double PromptSeconds(const Profile& p, const ModelShape& m, double tokens, double outputs) {
-  const Calibration& c = p.calibration;
-  const double flops_per_s = c.pp_tokens_per_s * BodyFlops(c.params, c.input_embd_params, c.output_params) +
-                             c.pp_tokens_per_s / c.pp_batch * 2 * c.output_params;
   // A shape with no layer parameters left (numbers that do not add up) is charged its whole count.
   const double body = BodyFlops(m.params, m.input_embd_params, m.output_params);
-  return (tokens * (body > 0 ? body : 2 * m.params) + outputs * 2 * m.output_params) / flops_per_s;
+  return (tokens * (body > 0 ? body : 2 * m.params) + outputs * 2 * m.output_params) / CalibratedFlops(p.calibration);
 }
 
 double GenerateSeconds(const Profile& p, const ModelShape& m, double tokens) {
-  const Calibration& c = p.calibration;
-  const double bytes_per_s = c.tg_tokens_per_s * std::max(1.0, c.bytes - c.input_embd_bytes);
-  return tokens * std::max(1.0, m.bytes - m.input_embd_bytes) / bytes_per_s;
+  return tokens * std::max(1.0, m.bytes - m.input_embd_bytes) / CalibratedBytes(p.calibration);
 }
 
 uint64_t PotContext(const ModelShape& m) {
@@ -258,7 +277,7 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
     Add(&e, "2 runs x " + prompts + ": " + model.TgText(2 * n * t), model.Tg(2 * n * t));
     SetMemory(&e, m.bytes + 2 * (model.Kv(ctx) + model.Buffers()), model.Limit());
     e.note = "two contexts in lockstep, memory constant in the number of prompts; with --journal add the model's "
-             "SHA-256, estimate " + HumanSeconds(model.Hash(m.bytes));
+             "SHA-256 (no progress bar), estimate " + HumanSeconds(model.Hash(m.bytes, 1, false));
   } else if (method == "kl") {
     const uint64_t text = w.prompts * w.tokens;
     const double logits = KlLogitsFileBytes(m.n_vocab, text, kPerplexityContext);
@@ -269,9 +288,11 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
     Add(&e, model.LoadText("the base model"), model.Load());
     Add(&e, "base pass over a text of " + Count(text) + " tokens, " + Fmt("%.0f", chunks) + " chunks: " + model.PpText(tokens, scored),
         model.Pp(tokens, scored));
+    AddIf(&e, model.ScoreText(scored, "log-probabilities to 16 bits"), model.Score(scored, 0.5));
     Add(&e, "write the logits file: " + HumanBytes(logits) + " at " + HumanBytes(disk) + "/s", logits / disk);
     Add(&e, model.LoadText("the candidate"), model.Load());
     Add(&e, "candidate pass: " + model.PpText(tokens, scored), model.Pp(tokens, scored));
+    AddIf(&e, model.ScoreText(scored, "KL against the file's log-probabilities"), model.Score(scored, 1));
     Add(&e, "read the logits file back", logits / disk);
     e.bytes_written = logits;
     SetMemory(&e, m.bytes + model.Kv(kPerplexityContext) + model.Buffers() + kPerplexityContext * m.n_vocab * 4.0,
@@ -287,6 +308,11 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
     Add(&e, model.HashText("the candidate", m.bytes, 2), model.Hash(m.bytes, 2));
     if (both) Add(&e, "reference, " + k + ": " + model.PpText(c * pt, c * pt), model.Pp(c * pt, c * pt));
     Add(&e, "candidate, " + k + ": " + model.PpText(c * pt, c * pt), model.Pp(c * pt, c * pt));
+    if (both) {
+      AddIf(&e, model.ScoreText(c * pt, "both distributions and their distance"), model.Score(c * pt, 1));
+    } else {
+      AddIf(&e, model.ScoreText(c * pt, "the candidate's distribution against the file's rows"), model.Score(c * pt, 0.5));
+    }
     const double one = m.bytes + model.Kv(ctx) + model.Buffers();
     SetMemory(&e, both ? 2 * one : one, model.Limit());
     e.note = both ? "both models resident (teacher-forced, K = 0); challenges to a decision are an input (--challenges)"
@@ -294,11 +320,13 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
                     "work on the reference alone)";
     if (both && !e.fits) e.note += "; two models do not fit: verify-reference holds one";
   } else if (method == "hash") {
+    Add(&e, "start pot, read the header", p.process_start_s.value);
     Add(&e, model.HashText("the model", m.bytes), model.Hash(m.bytes));
     SetMemory(&e, kHashBuffers, model.Limit());
-    e.note = "streamed, one model; pot's own reader, no llama.cpp start";
+    e.note = "streamed, one model; pot's own reader, no llama.cpp model load";
   } else if (method == "diff") {
     const double disk = p.read_bytes_per_s.value;
+    Add(&e, "start pot, read both headers", p.process_start_s.value);
     Add(&e, "read both files: " + HumanBytes(2 * m.bytes) + " at " + HumanBytes(disk) + "/s", 2 * m.bytes / disk);
     Add(&e, "dequantize and compare " + Fmt("%.3g", m.params) + " elements x 2 at " +
                 Fmt("%.3g", p.dequant_elements_per_s.value) + "/s (one core)",
@@ -339,6 +367,8 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
     Add(&e, model.LoadText("the reference"), model.Load());
     Add(&e, model.HashText("the reference", m.bytes, 2), model.Hash(m.bytes, 2));
     Add(&e, "reference, " + k + ": " + model.PpText(ce * (pt + ke), ce * (pt + ke)), model.Pp(ce * (pt + ke), ce * (pt + ke)));
+    AddIf(&e, model.ScoreText(ce * (pt + ke), "the reference's distribution against the endpoint's tokens"),
+          model.Score(ce * (pt + ke), 0.5));
     Add(&e, "the server, as if on this profile: " + model.PpText(ce * pt, ce) + ", " + model.TgText(ce * ke),
         model.Pp(ce * pt, ce) + model.Tg(ce * ke));
     SetMemory(&e, m.bytes + model.Kv(ctx) + model.Buffers(), model.Limit());

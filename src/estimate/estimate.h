@@ -56,7 +56,9 @@ struct Profile {
   Figure read_bytes_per_s;        // streaming a model file: loading, hashing, diffing
   Figure sha256_bytes_per_s;      // SHA-256 over every core
   Figure dequant_elements_per_s;  // one core dequantizing and comparing two tensors (pot diff)
+  Figure vocab_entries_per_s;     // one core: two logit rows to log-probabilities and a distance, per entry
   Figure startup_s;               // fixed cost of a process that loads a model
+  Figure process_start_s;         // fixed cost of a pot process that loads none (hash, diff): start, GGUF header
   Calibration calibration;
 };
 

@@ -55,7 +55,9 @@ std::vector<Profile> MakeBuiltins() {
                           "https://macrumors.com/2023/01/24/new-macbook-pro-ssd-speeds); the M1 Max's SSD assumed alike"};
     p.sha256_bytes_per_s = {16e9, std::string(kAssumed) + "8 performance cores x 2 GB/s with the ARMv8 SHA-2 instructions"};
     p.dequant_elements_per_s = {1e9, std::string(kAssumed) + "one core dequantizes and compares 1e9 elements/s"};
+    p.vocab_entries_per_s = {5e8, std::string(kAssumed) + "one core scores 5e8 vocabulary entries/s (log-softmax of two rows and a distance)"};
     p.startup_s = {2, std::string(kAssumed) + "2 s to start a process and a Metal context"};
+    p.process_start_s = {0.05, std::string(kAssumed) + "50 ms to start pot and read a GGUF header"};
     p.calibration = Llama3_70bRow(34.96, 4.34,
                      std::string(kBenchTable) + ", table 'Apple Silicon', row 'M1 Max 32-Core GPU 64GB', 70B Q4_K_M: "
                                                 "pp 512 = 34.96, tg 512 = 4.34 tokens/s (snapshot May 2024)");
@@ -75,7 +77,9 @@ std::vector<Profile> MakeBuiltins() {
     p.read_bytes_per_s = {2e9, std::string(kAssumed) + "2 GB/s from " + nvidia_host};
     p.sha256_bytes_per_s = {24e9, std::string(kAssumed) + "16 host cores x 1.5 GB/s with SHA-NI"};
     p.dequant_elements_per_s = {1e9, std::string(kAssumed) + "one host core dequantizes and compares 1e9 elements/s"};
+    p.vocab_entries_per_s = {5e8, std::string(kAssumed) + "one host core scores 5e8 vocabulary entries/s (log-softmax of two rows and a distance)"};
     p.startup_s = {2, std::string(kAssumed) + "2 s to start a process and a CUDA context"};
+    p.process_start_s = {0.05, std::string(kAssumed) + "50 ms to start pot and read a GGUF header"};
     p.calibration = Llama3_70bRow(744.12, 22.31,
                      std::string(kBenchTable) + ", table 'NVIDIA Professional GPUs', row 'A100 PCIe 80GB', 70B Q4_K_M: "
                                                 "pp 512 = 744.12, tg 512 = 22.31 tokens/s (snapshot May 2024)");
@@ -93,7 +97,9 @@ std::vector<Profile> MakeBuiltins() {
     p.read_bytes_per_s = {2e9, std::string(kAssumed) + "2 GB/s from " + nvidia_host};
     p.sha256_bytes_per_s = {24e9, std::string(kAssumed) + "16 host cores x 1.5 GB/s with SHA-NI"};
     p.dequant_elements_per_s = {1e9, std::string(kAssumed) + "one host core dequantizes and compares 1e9 elements/s"};
+    p.vocab_entries_per_s = {5e8, std::string(kAssumed) + "one host core scores 5e8 vocabulary entries/s (log-softmax of two rows and a distance)"};
     p.startup_s = {2, std::string(kAssumed) + "2 s to start a process and a CUDA context"};
+    p.process_start_s = {0.05, std::string(kAssumed) + "50 ms to start pot and read a GGUF header"};
     p.calibration = Llama3_70bRow(1012.73, 25.03,
                      std::string(kBenchTable) + ", table 'NVIDIA Professional GPUs', row 'H100 PCIe 80GB', 70B Q4_K_M: "
                                                 "pp 512 = 1012.73, tg 512 = 25.03 tokens/s (snapshot May 2024)");
@@ -189,7 +195,9 @@ Status ParseProfile(const std::string& text, const std::string& what, Profile* o
     p.read_bytes_per_s = CheckedFigure(j, "read_bytes_per_s");
     p.sha256_bytes_per_s = CheckedFigure(j, "sha256_bytes_per_s");
     p.dequant_elements_per_s = CheckedFigure(j, "dequant_elements_per_s");
+    p.vocab_entries_per_s = CheckedFigure(j, "vocab_entries_per_s");
     p.startup_s = CheckedFigure(j, "startup_s", /*zero_ok=*/true);
+    p.process_start_s = CheckedFigure(j, "process_start_s", /*zero_ok=*/true);
     const json& c = Need(j, "calibration", "calibration");
     if (!c.is_object()) throw std::out_of_range("calibration: not an object");
     p.calibration.model = CheckedText(c, "model", "calibration.model");
@@ -223,7 +231,9 @@ json ProfileJson(const Profile& p) {
           {"read_bytes_per_s", FigureJson(p.read_bytes_per_s)},
           {"sha256_bytes_per_s", FigureJson(p.sha256_bytes_per_s)},
           {"dequant_elements_per_s", FigureJson(p.dequant_elements_per_s)},
+          {"vocab_entries_per_s", FigureJson(p.vocab_entries_per_s)},
           {"startup_s", FigureJson(p.startup_s)},
+          {"process_start_s", FigureJson(p.process_start_s)},
           {"calibration",
            {{"model", p.calibration.model},
             {"params", p.calibration.params},

@@ -4,18 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "estimate/estimate.h"
+#include "estimate/format.h"
 #include "text/text.h"
 
 namespace pot::estimate {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-std::string Fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
 
 std::string Shown(const std::string& s) { return text::EscapeForTerminal(s); }
 
@@ -71,7 +66,8 @@ std::string RenderText(const ModelShape& m, const Profile& p, const Workload& w,
       {"peak FLOP/s", &p.peak_flops},         {"memory bandwidth", &p.memory_bandwidth},
       {"memory", &p.memory_bytes},            {"file read", &p.read_bytes_per_s},
       {"SHA-256", &p.sha256_bytes_per_s},     {"dequantize", &p.dequant_elements_per_s},
-      {"start", &p.startup_s}};
+      {"score a position", &p.vocab_entries_per_s},
+      {"start", &p.startup_s},               {"process start", &p.process_start_s}};
   for (const auto& [name, f] : figures) {
     line("  estimate basis " + std::string(name) + " " + Fmt("%.4g", f->value) + ": " + Shown(f->source));
   }

@@ -29,7 +29,9 @@ Profile RoundProfile() {
   p.read_bytes_per_s = {1e9, "test"};
   p.sha256_bytes_per_s = {2e9, "test"};
   p.dequant_elements_per_s = {1e9, "test"};
+  p.vocab_entries_per_s = {1e9, "test"};
   p.startup_s = {1, "test"};
+  p.process_start_s = {0.5, "test"};
   // No embeddings: 2e9 FLOPs per token, 5e8 bytes per generated token.
   p.calibration = {"cal", 1e9, 5e8, 0, 0, 0, 100, 512, 50, "test"};
   return p;
@@ -85,6 +87,21 @@ TEST(EstimateArithmetic, VerifyChargesBothModelsAndEveryPositionsLogits) {
   MethodEstimate one;
   ASSERT_TRUE(EstimateMethod("verify-reference", RoundShape(), RoundProfile(), w, &one).ok());
   EXPECT_DOUBLE_EQ(one.wall_s, 7);
+}
+
+TEST(EstimateArithmetic, HashAndDiffAreFileRates) {
+  MethodEstimate e;
+  ASSERT_TRUE(EstimateMethod("hash", RoundShape(), RoundProfile(), Workload{}, &e).ok());
+  // pot start 0.5 s + max(read 1e9 B at 1e9 B/s, hash at 2e9 B/s) = 1.5 s (a whole number of 100 ms polls).
+  EXPECT_DOUBLE_EQ(e.wall_s, 1.5);
+  ModelShape small = RoundShape();
+  small.bytes = 1e7;  // 10 ms of reading: the hash still ends at the first 100 ms poll
+  ASSERT_TRUE(EstimateMethod("hash", small, RoundProfile(), Workload{}, &e).ok());
+  EXPECT_DOUBLE_EQ(e.wall_s, 0.6);
+  ASSERT_TRUE(EstimateMethod("diff", RoundShape(), RoundProfile(), Workload{}, &e).ok());
+  // 0.5 s + 2e9 bytes read at 1e9/s + 2 x 2e9 elements at 1e9/s = 6.5 s, in a few chunk buffers.
+  EXPECT_DOUBLE_EQ(e.wall_s, 6.5);
+  EXPECT_LT(e.peak_memory_bytes, 64e6);
 }
 
 TEST(EstimateArithmetic, OutputLayerIsChargedPerPositionWithLogits) {
@@ -313,6 +330,8 @@ TEST(EstimateProfile, HostileFilesAreCorruptionNamingTheField) {
   // Zero is a valid start cost.
   Profile p;
   EXPECT_TRUE(ParseProfile(WithField("/startup_s/value", 0), "f.json", &p).ok());
+  EXPECT_TRUE(ParseProfile(WithField("/process_start_s/value", 0), "f.json", &p).ok());
+  EXPECT_FALSE(ParseProfile(WithField("/process_start_s/value", -0.1), "f.json", &p).ok());
 }
 
 TEST(EstimateProfile, ThisMachineNeedsTheCalibrationFile) {
