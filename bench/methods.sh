@@ -6,10 +6,11 @@
 # about one core; see docs/verify.md, "Threads").
 #
 # The notes' scenario is 5000 prompts x 50 tokens. The methods whose cost grows with the prompt count (fixed-N,
-# selfcheck, the KL test, activations, gradients) run N prompts here (default 100) and their time and bytes are
+# selfcheck, the KL test, activations) run N prompts here (default 100) and their time and bytes are
 # extrapolated to 5000 with a line through two measured points: every class at N, and finetune again at N/4
 # (time(P) = a + b P; the fixed costs, loading and start-up, are a). pot verify, verify --reference and the endpoint
-# verification stop when the sequential test decides and run to their decision; hash and diff do not depend on N.
+# verification stop when the sequential test decides and run to their decision; hash and diff do not depend on N;
+# the gradient comparison takes one batch of a tenth of N challenges.
 #
 # Prints the markdown table, then writes it as JSON (schema pot.methods/1, docs/methods.md) to
 # $POT_BENCH_DIR/methods/methods.json, and exits non-zero when pot verify's slowest decision is not at least
@@ -89,24 +90,27 @@ scaled() {
     selfcheck) echo "$pot selfcheck $cand --prompts $p --tokens $tokens --seed 1 --threads 1 --json --quiet" ;;
     kl) echo "${ppl[*]} -m $cand -f $text --kl-divergence-base $kld --kl-divergence" ;;
     activations) echo "$pot diff --activations $base $cand --prompts $p --key $dir/k.key --threads 1 --json --quiet" ;;
-    gradients) echo "$pot diff --gradients $base $cand --prompts $p --key $dir/k.key --threads 1 --json --quiet" ;;
   esac
 }
 
-# The gradient comparison costs about a second per prompt on this machine (one forward and backward pass per layer
-# and model), so it measures a tenth of N (at least 8) and a quarter of that.
-grad_n=$((n / 10 > 8 ? n / 10 : 8))
-for method in fixed-n selfcheck kl activations gradients; do
-  p="$n"
-  [[ "$method" == gradients ]] && p="$grad_n"
-  q=$(((p + 3) / 4))
-  [[ "$method" == kl ]] && q="$quarter"  # the KL baseline logits exist for N and N/4
-  echo "== $method ($p prompts x $tokens tokens; finetune also at $q)" >&2
+for method in fixed-n selfcheck kl activations; do
+  echo "== $method ($n prompts x $tokens tokens; finetune also at $quarter)" >&2
   for c in "${classes[@]}"; do
     # shellcheck disable=SC2046  # the command line is words by construction (paths without spaces)
-    run "$method" "$c" "$p" "$dir/$method-$c" $(scaled "$method" "$c" "$p" "$dir/$method-$c")
+    run "$method" "$c" "$n" "$dir/$method-$c" $(scaled "$method" "$c" "$n" "$dir/$method-$c")
   done
-  run "$method" finetune "$q" "$dir/$method-finetune-quarter" $(scaled "$method" finetune "$q" "$dir/$method-finetune-quarter")
+  run "$method" finetune "$quarter" "$dir/$method-finetune-quarter" \
+    $(scaled "$method" finetune "$quarter" "$dir/$method-finetune-quarter")
+done
+
+# The gradient comparison takes one batch: its challenges concatenated and repeated to fill a training context
+# (docs/methods.md, "Gradient comparison"), so its cost follows the context, not the prompt count, and it is
+# not extrapolated. It runs on a tenth of N challenges (at least 8).
+grad_n=$((n / 10 > 8 ? n / 10 : 8))
+echo "== gradients ($grad_n challenges in one batch)" >&2
+for c in "${classes[@]}"; do
+  run gradients "$c" "$grad_n" "$dir/gradients-$c" "$pot" diff --gradients "$base" "$family/$c.gguf" \
+    --prompts "$grad_n" --key "$dir/k.key" --threads 1 --json --quiet
 done
 
 verify_common=(--mode audit --threads 1 --json --quiet --sign "$dir/signer")

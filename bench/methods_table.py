@@ -13,7 +13,7 @@ import statistics
 import sys
 
 CLASSES = ["base-copy", "base-q8_0", "base-q4_0", "finetune", "sibling", "distilled", "other-tokenizer"]
-SCALED = ["fixed-n", "selfcheck", "kl", "activations", "gradients"]
+SCALED = ["fixed-n", "selfcheck", "kl", "activations"]
 # The KL test's rule: DIFFERENT above 0.08 nats, the KL that Pinsker's inequality (TV <= sqrt(KL / 2)) puts at
 # pot's audit tolerance, total variation 0.2.
 KL_THRESHOLD = 0.08
@@ -31,9 +31,9 @@ METHODS = {  # method: (what it is, how its result is bound)
     "hash": ("weight hash check: pot hash --check --weights-only against the reference manifest",
              "yes: SHA-256 Merkle root per tensor"),
     "diff": ("weight diff: pot diff (streaming, per tensor)", "no: a measurement, unsigned"),
-    "activations": ("activation comparison: pot diff --activations (per layer, spilled)",
+    "activations": ("activation comparison: pot diff --activations (per layer, spilled; bytes: the spill file)",
                     "partly: committed challenges, result unsigned"),
-    "gradients": ("gradient comparison: pot diff --gradients (per tensor, spilled)",
+    "gradients": ("gradient comparison: pot diff --gradients (one batch, per tensor, spilled; bytes: the spill file)",
                   "partly: committed challenges, result unsigned"),
     "endpoint": ("pot verify --endpoint (llama-server serving the candidate)",
                  "yes: committed challenges, raw responses in a signed bundle"),
@@ -73,6 +73,17 @@ def answer(r):
     return ("not detected" if r["rc"] == 0 else "detected"), f"exit {r['rc']}"
 
 
+def runs_prompts(records, method):
+    return max(r["prompts"] for r in records if r["method"] == method)
+
+
+def spill_bytes(r):
+    """The temporary spill file of an activation or gradient comparison (removed when it ends), from its JSON."""
+    if r["method"] not in ("activations", "gradients") or r["rc"] == 3:
+        return 0
+    return json.loads(read(os.path.join(r["dir"], "stdout")))["memory"]["spill_bytes"]
+
+
 def challenges(r):
     if r["method"] in ("verify", "verify-reference", "endpoint") and r["rc"] != 3:
         return json.loads(read(os.path.join(r["dir"], "stdout")))["n_used"]
@@ -84,6 +95,7 @@ def main():
     tokens, target = int(tokens), int(target)
     records = [json.loads(line) for line in open(records_path)]
     by = {(r["method"], r["class"], r["prompts"]): r for r in records}
+    once = {(r["method"], r["class"]): r for r in records}  # the methods that run each class once
     # Each scaled method ran every class at its N and finetune again at a quarter of it.
     counts = {m: sorted({r["prompts"] for r in records if r["method"] == m and r["class"] == "finetune"}) for m in SCALED}
     kl_n, kl_quarter = counts["kl"][-1], counts["kl"][0]
@@ -103,9 +115,9 @@ def main():
             slope = max(0.0, (t_full - t_part) / (n - quarter))
         runs = []
         for c in CLASSES:
-            r = by[(method, c, n if scaled else 0)]
+            r = by[(method, c, n)] if scaled else once[(method, c)]
             verdict, detail = answer(r)
-            wall, written = r["wall_s"], r["bytes"]
+            wall, written = r["wall_s"], r["bytes"] + spill_bytes(r)
             if method == "kl":
                 wall += setup["kl-base"]["wall_s"]
                 written += setup["kl-base"]["bytes"]
@@ -122,8 +134,8 @@ def main():
                "peak_rss_kib": max(x["peak_rss_kib"] for x in runs),
                "bytes_written": statistics.median(x["bytes_written"] for x in decided),
                "challenges": round(statistics.median([x["challenges"] for x in runs if x["challenges"] is not None] or [0]))
-               if method in ("verify", "verify-reference", "endpoint") else target if method in ("activations", "gradients")
-               else None,
+               if method in ("verify", "verify-reference", "endpoint") else target if method == "activations"
+               else runs_prompts(records, method) if method == "gradients" else None,
                "seconds_per_prompt": slope if scaled else None,
                "verdicts": {x["class"]: x["verdict"] for x in runs}, "runs": runs}
         if method == "verify-reference":

@@ -31,9 +31,6 @@ constexpr uint64_t kPerplexityContext = 512;
 constexpr double kStoredBytesPerToken = 4 + 8 * 12;
 // pot diff's working set: two raw and two f32 chunks of 2^20 elements (src/diff, Options::chunk_elements).
 constexpr double kDiffBuffers = 4.0 * (1 << 20) * 4;
-// src/manifest's RunJobs reports progress from the calling thread, which polls every 100 ms: a hash with a
-// progress bar (pot hash, verify, reference build) ends at the first poll after its last job.
-constexpr double kHashPollS = 0.1;
 // pot hash's working set: one 8 MiB read buffer per thread (src/manifest); 16 threads assumed.
 constexpr double kHashBuffers = 16.0 * (8 << 20);
 
@@ -49,9 +46,8 @@ class Model {
   }
   // pot hash reads the file once and hashes each tensor; verify, reference build and endpoint runs also
   // hash the whole file (evidence::DescribeModel: file_digest), two SHA-256 streams over the same bytes.
-  double Hash(double bytes, int streams = 1, bool polled = true) const {
-    const double t = std::max(bytes / p_.read_bytes_per_s.value, streams * bytes / p_.sha256_bytes_per_s.value);
-    return polled ? std::ceil(t / kHashPollS) * kHashPollS : t;
+  double Hash(double bytes, int streams = 1) const {
+    return std::max(bytes / p_.read_bytes_per_s.value, streams * bytes / p_.sha256_bytes_per_s.value);
   }
   std::string HashText(const std::string& who, double bytes, int streams = 1) const {
     return "SHA-256 of " + who + ": " + HumanBytes(bytes) + (streams > 1 ? " (tensors and whole file)" : "") +
@@ -277,7 +273,7 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
     Add(&e, "2 runs x " + prompts + ": " + model.TgText(2 * n * t), model.Tg(2 * n * t));
     SetMemory(&e, m.bytes + 2 * (model.Kv(ctx) + model.Buffers()), model.Limit());
     e.note = "two contexts in lockstep, memory constant in the number of prompts; with --journal add the model's "
-             "SHA-256 (no progress bar), estimate " + HumanSeconds(model.Hash(m.bytes, 1, false));
+             "SHA-256, estimate " + HumanSeconds(model.Hash(m.bytes));
   } else if (method == "kl") {
     const uint64_t text = w.prompts * w.tokens;
     const double logits = KlLogitsFileBytes(m.n_vocab, text, kPerplexityContext);

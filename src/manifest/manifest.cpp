@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
@@ -69,6 +71,11 @@ Status RunJobs(std::vector<Job>& jobs, const HashOptions& options) {
   std::vector<std::vector<char>> buffers;
   buffers.reserve(static_cast<size_t>(n_threads));  // never reallocated while workers read it
   std::vector<std::thread> workers;
+  // The progress loop below wakes every 100 ms, and at once when the last worker finishes: a small model's
+  // hash should not wait out a poll interval.
+  std::mutex finished_mu;
+  std::condition_variable finished_cv;
+  size_t finished = 0;
   Status started;
   for (int w = 0; w < n_threads && started.ok(); ++w) {
     try {
@@ -81,6 +88,9 @@ Status RunJobs(std::vector<Job>& jobs, const HashOptions& options) {
             failed = true;
           }
         }
+        std::lock_guard<std::mutex> lock(finished_mu);
+        ++finished;
+        finished_cv.notify_one();
       });
     } catch (const std::exception& e) {  // std::system_error or std::bad_alloc: stop the others, then say so
       started = Status::Internal("could not start hashing thread " + std::to_string(w + 1) + " of " +
@@ -89,9 +99,10 @@ Status RunJobs(std::vector<Job>& jobs, const HashOptions& options) {
     }
   }
   if (options.progress) {
-    while (done.load() < total && !failed) {
+    std::unique_lock<std::mutex> lock(finished_mu);
+    while (finished < workers.size()) {
       options.progress(done.load(), total);
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      finished_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return finished == workers.size(); });
     }
   }
   for (auto& t : workers) t.join();
