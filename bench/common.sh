@@ -50,7 +50,7 @@ serve() {
   local port
   [[ -x "$llama_bin/llama-server" ]] || { echo "bench: $llama_bin/llama-server missing; run scripts/deps.sh first" >&2; exit 2; }
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  "$llama_bin/llama-server" -m "$1" -t 1 -c 2048 -np 1 --host 127.0.0.1 --port "$port" --no-webui --no-warmup \
+  "$llama_bin/llama-server" -m "$1" -t 1 -c 2048 -np 1 --host 127.0.0.1 --port "$port" --no-webui \
     >"$work/llama-server.log" 2>&1 &
   spid=$!
   url="http://127.0.0.1:$port"

@@ -335,10 +335,12 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
     const double disk = p.read_bytes_per_s.value;
     const std::string k = Count(w.challenges) + " challenges";
     Add(&e, model.LoadText("the reference"), model.Load());
-    Add(&e, "reference, " + k + ": " + model.PpText(c * pt, c), model.Pp(c * pt, c));
+    // Every position is decoded with its logits requested (src/activations), so the last layer's output is
+    // kept for every row: the output layer runs at every position.
+    Add(&e, "reference, " + k + ": " + model.PpText(c * pt, c * pt), model.Pp(c * pt, c * pt));
     Add(&e, "spill every layer's hidden state: " + HumanBytes(spill) + " (f32)", spill / disk);
     Add(&e, model.LoadText("the candidate"), model.Load());
-    Add(&e, "candidate, " + k + ": " + model.PpText(c * pt, c), model.Pp(c * pt, c));
+    Add(&e, "candidate, " + k + ": " + model.PpText(c * pt, c * pt), model.Pp(c * pt, c * pt));
     Add(&e, "read the spill back and compare", spill / disk);
     e.bytes_written = spill;
     SetMemory(&e, m.bytes + model.Kv(ctx) + model.Buffers() + pt * static_cast<double>(m.n_embd) * 4, model.Limit());
@@ -346,11 +348,18 @@ Status EstimateMethod(const std::string& method, const ModelShape& m, const Prof
   } else if (method == "gradients") {
     const double f32 = 4 * m.params;
     const double disk = p.read_bytes_per_s.value;
-    const std::string k = Count(w.challenges) + " challenges x 3 (forward + backward)";
+    // src/gradients: the challenges, concatenated and repeated, fill a training context of a multiple of 256
+    // positions; each model takes one pass per layer and one for the rest (output_norm, output), and a pass is
+    // a forward and a backward over the whole context with the logits of every position (3x a forward).
+    const double positions = std::max(1.0, std::ceil(c * pt / 256)) * 256;
+    const double passes = static_cast<double>(m.n_layer) + 1;
+    const double tokens = 3 * passes * positions;
+    const std::string k = Count(w.challenges) + " challenges in " + Count(static_cast<uint64_t>(positions)) +
+                          " positions, " + Count(static_cast<uint64_t>(passes)) + " passes x 3 (forward + backward)";
     for (const char* who : {"reference", "candidate"}) {
       Add(&e, std::string("load the ") + who + " in F32: " + HumanBytes(f32) + " at " + HumanBytes(disk) + "/s",
           p.startup_s.value + f32 / disk);
-      Add(&e, std::string(who) + ", " + k + ": " + model.PpText(3 * c * pt, 3 * c * pt), model.Pp(3 * c * pt, 3 * c * pt));
+      Add(&e, std::string(who) + ", " + k + ": " + model.PpText(tokens, tokens), model.Pp(tokens, tokens));
     }
     const double grad = 4 * m.largest_tensor_elements;
     SetMemory(&e, f32 + grad + model.Kv(ctx) + model.Buffers(), model.Limit());
