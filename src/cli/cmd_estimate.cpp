@@ -91,7 +91,7 @@ CommandSpec EstimateCommand() {
            {"prompts", true, "N prompts (fixed-n, selfcheck; kl reads a text of N x T tokens; default 100)"},
            {"tokens", true, "T tokens generated per prompt (default 32)"},
            {"prompt-tokens", true, "tokens per prompt or challenge (default 24, the templates family)"},
-           {"challenges", true, "challenges to a decision: verify, verify-reference, activations, gradients (default 23: SAME, audit)"},
+           {"challenges", true, "challenges to a decision: verify, verify-reference, activations, gradients (default 21: SAME, audit)"},
            {"endpoint-challenges", true, "challenges of an endpoint run (default 4)"},
            {"endpoint-tokens", true, "tokens the endpoint generates per challenge (default 32)"},
            {"json", false, "print one JSON object"}},

@@ -98,7 +98,7 @@ struct Workload {
   uint64_t prompts = 100;         // N: fixed-n, selfcheck, kl (the text is N x T tokens)
   uint64_t tokens = 32;           // T: generated per prompt
   uint64_t prompt_tokens = 24;    // a templates challenge: 2971 positions over 128 challenges (docs/verify.md)
-  uint64_t challenges = 23;       // verify, verify-reference, activations, gradients: SAME in audit mode
+  uint64_t challenges = 21;       // verify, verify-reference, activations, gradients: SAME in audit mode
   uint64_t endpoint_challenges = 4;  // endpoint: SAME at epsilon 0.05 in 100 tokens (docs/statistics.md)
   uint64_t endpoint_tokens = 32;  // K the endpoint generates per challenge (pot's default)
 };
