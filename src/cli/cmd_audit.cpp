@@ -155,7 +155,7 @@ std::vector<OptionSpec> AuditOptions() {
           {"recheck-sample", true, "recompute this many of the reference file's challenges, drawn at random (default 0: all)", 0, "N"},
           {"rescore", false, "recompute every score (tolerance 1e-3): needs the candidate and the reference model or file"},
           {"corpus", true, "the corpus file, for bundles whose challenges come from a corpus", 0, "FILE"},
-          {"threads", true, "threads for hashing and rescoring (default: all cores)", 0, "N"},
+          {"threads", true, "threads for hashing (default: all cores) and rescoring (default: the free CPUs, probed at start)", 0, "N"},
           {"quiet", false, "no progress bar while rescoring"},
           {"verbose", false, "show llama.cpp's log while rescoring"}});
 }

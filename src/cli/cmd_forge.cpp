@@ -71,7 +71,7 @@ CommandSpec ForgeCommand() {
           {{"seed", true, "family seed (default 1)", 0, "N"},
            {"members", true, "comma-separated subset to build (default: whole family)", 0, "a,b,..."},
            {"max-steps", true, "cap optimizer steps per trained member (tests of determinism)", 0, "N"},
-           {"threads", true, "threads (default: all cores)", 0, "N"},
+           {"threads", true, "threads (default: the free CPUs, probed at start)", 0, "N"},
            {"vocab-dir", true, "folder with llama.cpp's ggml-vocab-*.gguf (default: the build's llama.cpp)", 0, "DIR"},
            {"corpus-dir", true, "folder with the fortunes files (default /usr/share/games/fortunes)", 0, "DIR"},
            {"quiet", false, "no progress lines on stderr"},

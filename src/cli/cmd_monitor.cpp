@@ -218,7 +218,7 @@ CommandSpec MonitorCommand() {
            {"family", true, "with a fresh key: challenge family (default templates)", 0, "F"},
            {"corpus", true, "corpus file for the corpus family", 0, "FILE"},
            {"output", true, "run directory for the key and journal (default pot-monitor-TIME-RANDOM); rerun to resume", 'o', "RUNDIR"},
-           {"threads", true, "CPU threads for the reference model (default: all cores)", 0, "N"},
+           {"threads", true, "CPU threads for the reference model (default: the free CPUs, probed at start)", 0, "N"},
            {"json", false, "print one JSON object at the end"},
            {"quiet", false, "no progress line per round (outages are still reported)"},
            {"verbose", false, "show llama.cpp's log"}}),

@@ -247,7 +247,7 @@ CommandSpec ReferenceCommand() {
            {"samples", true, "tokens drawn from the rest of its distribution per position (default 4; 0: score is a lower bound)", 0, "S"},
            {"shard", true, "build: only shard I (from 0) of N of the challenges, unsigned, into REF.potref.shard-I-of-N (pot merge)", 0, "I/N"},
            {"corpus", true, "corpus file for the corpus family", 0, "FILE"},
-           {"threads", true, "CPU threads (default: all cores)", 0, "N"},
+           {"threads", true, "CPU threads (default: the free CPUs, probed at start)", 0, "N"},
            {"trust", true, "info: the public key the file must be signed by", 0, "KEY.pub"},
            {"model", true, "info: recompute the file's records from this model (the one it names) and fail on any it does not reproduce", 0, "A.gguf"},
            {"sample", true, "info --model: recompute this many challenges, drawn at random (default 0: all)", 0, "N"},

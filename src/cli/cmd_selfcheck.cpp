@@ -146,7 +146,7 @@ CommandSpec SelfcheckCommand() {
            {"journal", true, "directory of a crash-safe journal: a rerun resumes after the last checked prompt", 0, "DIR"},
            {"shard", true, "I/N: check only shard I (from 0) of N of the prompts, into its own file in --journal DIR (pot merge)", 0, "I/N"},
            {"method", true, "streaming (default: both runs in lockstep, constant memory) or stored (all references first)", 0, "M"},
-           {"threads", true, "threads of the first run (default: all cores)", 0, "N"},
+           {"threads", true, "threads of the first run (default: the free CPUs, probed at start)", 0, "N"},
            {"second-threads", true, "threads of the second run (default: as the first)", 0, "N"},
            {"second-ubatch", true, "micro-batch of the second run (default: as the first), to measure the floor", 0, "N"},
            {"json", false, "print the summary as one JSON object"},

@@ -525,7 +525,7 @@ CommandSpec VerifyCommand() {
            {"n-max", true, "override the preset's challenge budget", 0, "N"},
            {"tokens", true, "continuation tokens the reference generates per challenge (default 0: the challenge text only)", 0, "K"},
            {"distance", true, "tv (total variation, default) or js (normalized Jensen-Shannon)", 0, "D"},
-           {"threads", true, "CPU threads per model (default: all cores)", 0, "N"},
+           {"threads", true, "CPU threads per model (default: the free CPUs, probed at start)", 0, "N"},
            {"cand-ubatch", true, "candidate micro-batch size (numerics only; default 512)", 0, "N"},
            {"cand-flash-attn", false, "candidate uses flash attention (numerics only)"},
            {"cand-gpu-layers", true, "the candidate's layers on this build's accelerator, overriding --gpu-layers for it", 0, "N"},

@@ -177,7 +177,7 @@ std::vector<OptionSpec> DiffMethodOptions() {
           {"gradients", false, "compare each tensor's gradient of the next-token loss on a committed batch (F32 models)"},
           {"prompts", true, "with --activations/--gradients: challenges to run (default 16 / 8)"},
           {"key", true, "with --activations/--gradients: challenge key file (default: a fresh key, revealed after)"},
-          {"threads", true, "with --activations/--gradients: threads (default: every core)"},
+          {"threads", true, "with --activations/--gradients: threads (default: the free CPUs, probed at start)"},
           {"threshold", true, "with --activations: the relative L2 that counts as diverged (default 0.01)"},
           {"one-pass", false, "with --gradients: every tensor in one backward pass (llama.cpp's memory: model + whole gradient)"},
           {"verbose", false, "show llama.cpp's log"}};
