@@ -43,11 +43,9 @@ Status FromPrivatePem(const std::string& pem, const std::string& origin, EcdsaKe
 
 Status GenerateEcdsaKey(EcdsaKey* out) {
   Pkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-  Bio bio(BIO_new(BIO_s_mem()));
-  if (!key || !bio || PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!crypto_internal::PrivatePem(key.get(), &out->private_pem)) {
     return Status::Internal("OpenSSL could not generate an ECDSA P-256 key");
   }
-  out->private_pem = BioContents(bio.get());
   return PublicPem(key.get(), &out->public_pem);
 }
 

@@ -38,11 +38,9 @@ Status FromPrivatePem(const std::string& pem, const std::string& what, SigningKe
 Status GenerateSigningKey(SigningKey* out) {
   Pkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
   if (!key) return Status::Internal("OpenSSL could not generate an Ed25519 key");
-  Bio bio(BIO_new(BIO_s_mem()));
-  if (PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!crypto_internal::PrivatePem(key.get(), &out->private_pem)) {
     return Status::Internal("OpenSSL could not encode the private key");
   }
-  out->private_pem = BioContents(bio.get());
   return RawPublic(key.get(), &out->public_raw);
 }
 

@@ -3,6 +3,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <memory>
 #include <string>
@@ -28,6 +29,14 @@ inline std::string BioContents(BIO* bio) {
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio, &data);
   return std::string(data, static_cast<size_t>(n));
+}
+
+// The private key as unencrypted PKCS#8 PEM (what pot keygen writes); false when OpenSSL cannot encode it.
+inline bool PrivatePem(EVP_PKEY* key, std::string* out) {
+  Bio bio(BIO_new(BIO_s_mem()));
+  if (!key || !bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) return false;
+  *out = BioContents(bio.get());
+  return true;
 }
 
 }  // namespace pot::crypto_internal
