@@ -116,13 +116,21 @@ TEST(EstimateArithmetic, OutputLayerIsChargedPerPositionWithLogits) {
   EXPECT_NEAR(PromptSeconds(p, m, 10, 1), 3.64e10 / 180039062500.0, 1e-15);
 }
 
-TEST(EstimateArithmetic, KvCacheAndContext) {
+ModelShape Scenario() {
+  // docs/estimate.md: the notes' 72B Q4_K_M model (Qwen2-72B's shape).
   ModelShape m;
   m.bytes = 46e9;
   m.params = 72.7e9;
   m.n_layer = 80;
   m.n_embd = 8192;
   m.n_embd_kv = 1024;
+  m.n_vocab = 152064;
+  EXPECT_TRUE(CheckShape(&m).ok());
+  return m;
+}
+
+TEST(EstimateArithmetic, KvCacheAndContext) {
+  ModelShape m = Scenario();
   m.n_ctx_train = 32768;
   ASSERT_TRUE(CheckShape(&m).ok());
   EXPECT_EQ(PotContext(m), 4096u);  // engine::kDefaultContext caps the training context
@@ -140,18 +148,6 @@ TEST(EstimateArithmetic, KlLogitsFileMatchesTheSizeMeasuredInVerifyMd) {
   EXPECT_DOUBLE_EQ(KlLogitsFileBytes(152065, 512, 512), 20 + 512 * 4 + 255 * (152070.0 * 2));
 }
 
-ModelShape Scenario() {
-  // docs/estimate.md: the notes' 72B Q4_K_M model (Qwen2-72B's shape).
-  ModelShape m;
-  m.bytes = 46e9;
-  m.params = 72.7e9;
-  m.n_layer = 80;
-  m.n_embd = 8192;
-  m.n_embd_kv = 1024;
-  m.n_vocab = 152064;
-  EXPECT_TRUE(CheckShape(&m).ok());
-  return m;
-}
 
 TEST(EstimateMethods, TheNotesScenarioOnM1MaxFitsOneModelNotTwo) {
   Profile p;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pot::test {
@@ -143,6 +144,20 @@ inline GgufBuilder SmallModel(uint64_t alignment = 32) {
   b.AddTensor("blk.0.attn_q.weight", kQ8_0, {32, 2}, std::string(68, '\x07'));
   b.AddU32("llama.block_count", 1);
   return b;
+}
+
+// Shard `shard` (from 0) of a model split in `count` files, as llama.cpp's gguf-split names and marks them
+// (split.no and split.count, u16): one tensor "t<shard>" of 8 floats starting at `shard`.
+inline std::string SplitShard(int shard, int count) {
+  GgufBuilder b;
+  for (const auto& [key, value] : {std::pair<const char*, int>{"split.no", shard}, {"split.count", count}}) {
+    std::string v;
+    GgufBuilder::Put32(v, 2);  // u16
+    v += std::string(1, static_cast<char>(value)) + std::string(1, '\0');
+    b.AddRaw(key, v);
+  }
+  b.AddTensor("t" + std::to_string(shard), kF32, {8}, F32Bytes(8, static_cast<float>(shard)));
+  return b.Build();
 }
 
 }  // namespace pot::test

@@ -194,17 +194,7 @@ TEST_F(OmsSignatureTest, ASplitModelIsSignedAsItsDirectory) {
   const std::string model_dir = dir_.File("split");
   std::filesystem::create_directory(model_dir);
   for (int shard = 0; shard < 2; ++shard) {
-    test::GgufBuilder b;
-    std::string v;
-    test::GgufBuilder::Put32(v, 2);  // u16
-    v += std::string(1, static_cast<char>(shard)) + std::string(1, '\0');
-    b.AddRaw("split.no", v);
-    std::string c;
-    test::GgufBuilder::Put32(c, 2);
-    c += std::string(1, '\x02') + std::string(1, '\0');
-    b.AddRaw("split.count", c);
-    b.AddTensor("t" + std::to_string(shard), 0, {8}, test::F32Bytes(8, static_cast<float>(shard)));
-    WriteBytes(model_dir + "/m-0000" + std::to_string(shard + 1) + "-of-00002.gguf", b.Build());
+    WriteBytes(model_dir + "/m-0000" + std::to_string(shard + 1) + "-of-00002.gguf", test::SplitShard(shard, 2));
   }
   const std::string first = model_dir + "/m-00001-of-00002.gguf", sig = model_dir + "/model.sig";
   auto r = RunPot("hash " + first + " --sign " + dir_.File("signer") + " -o " + sig);
