@@ -314,8 +314,10 @@ TEST_F(VerifyEndpointTest, ImpossibleLogprobsEndTheRun) {
   const std::vector<std::pair<Edit, const char*>> edits = {
       {[](json& j) { j["completion_probabilities"][0]["logprob"] = 0.5; }, "not a log-probability"},
       {[](json& j) {
+         // Below the second entry, whatever the gap between the first two: the list is out of order on
+         // every key (lowering the first by a fixed 1 nat left it in order when the gap was larger).
          auto& e = j["completion_probabilities"][0];
-         e["top_logprobs"][0]["logprob"] = e["top_logprobs"][0]["logprob"].get<double>() - 1.0;
+         e["top_logprobs"][0]["logprob"] = e["top_logprobs"][1]["logprob"].get<double>() - 1.0;
        }, "challenge 1"},
       {[](json& j) { j["completion_probabilities"][0]["top_logprobs"] = json::array(); }, "top logprobs, asked for 8"},
   };
